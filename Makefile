@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vcts - virtio conformance test suite.
+#
+#   make               build the vcts CLI and its library
+#   make check         build, then run the suite's own tests (prove -r t/)
+#   make conformance   run the conformance suites, TAP into reports/
+#   make bench         throughput of the in-process transport
+#   make deps          install missing Debian packages (root) or say how
+#   make clean
+#
+# SANITIZE=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-san/.  CC=clang works too.
+
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1
+else
+BUILD    ?= build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -I. \
+	      -MMD -MP -DVCTS_SRCDIR='"$(CURDIR)"'
+LDLIBS   := -lcunit -lpthread
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
+
+LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c \
+		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c suites/*.c)
+LIB_SRC  := $(filter-out harness/vcts.c harness/bench.c,$(LIB_SRC))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard t/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+
+VCTS     := $(BUILD)/vcts
+BENCH    := $(BUILD)/vcts-bench
+LIBVCTS  := $(BUILD)/libvcts.a
+
+.PHONY: all check conformance bench deps clean clause-check units
+all: $(VCTS) $(BENCH) $(UNIT_BIN) clause-check
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBVCTS): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(VCTS): $(BUILD)/harness/vcts.o $(LIBVCTS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH): $(BUILD)/harness/bench.o $(LIBVCTS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/t/%: $(BUILD)/t/unit/%.o $(LIBVCTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+units: $(UNIT_BIN)
+
+# Every rule id quoted in the sources must exist in the registry.
+clause-check: $(VCTS)
+	@harness/check-clauses.sh spec/normative-sections.tsv spec/invariants.tsv
+
+deps:
+	@harness/deps.sh
+
+check: deps all
+	VCTS_BUILD=$(CURDIR)/$(BUILD) prove -r t/
+
+conformance: deps all
+	@mkdir -p reports
+	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/conformance.sh reports
+
+bench: deps $(BENCH)
+	$(BENCH)
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/harness/vcts.d $(BUILD)/harness/bench.d
