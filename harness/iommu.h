@@ -64,6 +64,11 @@ void iommu_invalidate(struct iommu *io, uint64_t iova, uint64_t len);
  * GPA-contiguous (*gpa covers the first page only: callers split per
  * page), or -1 after recording a fault (rule INV-iommu-fault). */
 int iommu_translate(struct iommu *io, uint64_t iova, uint64_t len, unsigned perm, uint64_t *gpa);
+/* The same, with a fault blamed on `who` instead of the device (a
+ * pre-flight check of an address the driver handed over blames the
+ * driver; see gmem_dev_check). */
+int iommu_translate_who(struct iommu *io, uint64_t iova, uint64_t len, unsigned perm,
+			uint64_t *gpa, enum vt_who who);
 
 /* Number of mapped pages; number of map/unmap operations so far. */
 uint64_t iommu_mapped_pages(const struct iommu *io);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Run the conformance suites and keep their TAP in the reports directory.
+#   harness/conformance.sh [REPORTS_DIR]
+# Exit status: 0 when every test passed, 1 otherwise.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${VCTS_BUILD:-$top/build}
+reports=${1:-$top/reports}
+vcts=$build/vcts
+
+if [ ! -x "$vcts" ]; then
+	echo "conformance: $vcts is missing; run 'make' first" >&2
+	exit 2
+fi
+mkdir -p "$reports"
+
+status=0
+run_part() {
+	local name=$1
+	shift
+	local tap=$reports/$name.tap
+	echo "conformance: $name -> $tap" >&2
+	if ! "$vcts" run --progress "$@" >"$tap.tmp"; then
+		status=1
+	fi
+	mv "$tap.tmp" "$tap"
+	awk -v part="$name" '
+		/^ok /            { ok++ }
+		/^not ok /        { bad++ }
+		/# SKIP/          { skip++ }
+		END { printf "conformance: %-8s %d passed, %d failed, %d skipped\n", part, ok - skip, bad, skip }
+	' "$tap" >&2
+}
+
+run_part inproc --exclude 'mutant/*'
+run_part mutants --filter 'mutant/*'
+
+exit "$status"

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pair.h - one driver, one device, the guest memory between them.
+ *
+ * A pair is the unit every in-process test runs: guest memory (secure or
+ * not, optionally with RAM above 4 GiB / near 2^39 / 2^48), an optional
+ * IOMMU model, the checking device behind the in-process transport (on
+ * its own thread or not) and the reference driver, all reporting into one
+ * verdict.  The workload makes requests available, waits for them, and
+ * checks what comes back: echo payloads and block read-back must match
+ * byte for byte (INV-data-integrity).
+ */
+#ifndef VCTS_PAIR_H
+#define VCTS_PAIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device/device.h"
+#include "gmem.h"
+#include "iommu.h"
+#include "transport/transport.h"
+#include "verdict.h"
+#include "../drivers-under-test/driver.h"
+
+struct vt_pair_cfg {
+	const struct vt_device_type *type;  /* &vt_device_echo (default) or &vt_device_blk */
+	struct vt_device_opts dev;          /* offer, faults, batching ... (type set here) */
+	struct vt_driver_policy drv;        /* features, secure, dma, faults ...          */
+	bool secure;                        /* secure guest (copied into drv.secure)       */
+	unsigned iommu_aw;                  /* 0: no IOMMU model; else its aperture bits   */
+	unsigned dev_width;                 /* device DMA address width; 0: 64             */
+	bool high_mem;                      /* also RAM at 4 GiB, near 2^39 and 2^48       */
+	int buf_region;                     /* region of the data buffers (-1: last)       */
+	bool threaded;                      /* device on its own thread                    */
+	bool checks_off;                    /* accessor invariant checks off (bench only)  */
+	unsigned nreq;                      /* requests to run (0: 64)                     */
+	unsigned buf_size;                  /* payload bytes per request (0: 64)           */
+	unsigned nseg_out, nseg_in;         /* payload segments each way (0: 1)            */
+	unsigned depth;                     /* requests in flight (0: 1)                   */
+	unsigned timeout_ms;                /* per wait (0: 2000)                          */
+};
+
+/* Defaults: echo device offering VERSION_1, INDIRECT_DESC, EVENT_IDX,
+ * RING_PACKED, NOTIFICATION_DATA, RING_RESET; a driver accepting
+ * VERSION_1 only (callers add what the cell needs); 64 requests of 64 B. */
+void vt_pair_cfg_default(struct vt_pair_cfg *c);
+
+/* One request in flight: its buffers in guest memory. */
+struct vt_pair_slot {
+	uint64_t out_gpa;      /* payload the device reads            */
+	uint64_t in_gpa;       /* payload the device writes           */
+	uint64_t hdr_gpa;      /* blk: request header                 */
+	uint64_t status_gpa;   /* blk: status byte                    */
+	uint64_t req;          /* request number in this slot         */
+	bool busy;
+};
+
+struct vt_pair {
+	struct vt_pair_cfg cfg;
+	struct vt_verdict *vd;
+	struct gmem *gm;
+	struct iommu *io;
+	struct gmem_dev dma;
+	struct vt_device *dev;
+	struct vt_transport *t;
+	struct vt_driver *drv;
+	/* workload: one slot per request in flight */
+	struct vt_pair_slot *slots;
+	unsigned nslots;
+	uint64_t blk_sectors;              /* sectors the blk workload uses   */
+	uint64_t requests_done;
+};
+
+/* Build everything.  Returns 0, or -1 with a reason in errbuf (broken). */
+int  vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdict *vd,
+		  char *errbuf, size_t errlen);
+/* Driver init; returns what the driver's init returns (0 live, 1 refused, -1). */
+int  vt_pair_init(struct vt_pair *p);
+/* Run `n` requests (0: cfg.nreq).  Returns 0 when all completed and
+ * verified, -1 when a rule was broken or the device stopped answering
+ * (recorded in p->vd). */
+int  vt_pair_io(struct vt_pair *p, unsigned n);
+/* Driver reset, then tear everything down. */
+void vt_pair_close(struct vt_pair *p);
+
+/* open + init + io + reset, everything reported into vd.  Returns the
+ * init result (0 live, 1 refused), -1 on a broken rule, -2 if the pair
+ * could not be built (reason in errbuf). */
+int  vt_pair_run(const struct vt_pair_cfg *c, struct vt_verdict *vd, char *errbuf, size_t errlen);
+
+#endif
