@@ -98,6 +98,11 @@ struct vt_driver_policy {
 					  (flags = 1 / used_event far ahead)   */
 	bool prefill_before_driver_ok; /* make one buffer available before
 					  DRIVER_OK (allowed: 3.1.1 step 7)    */
+	/* Device type the driver binds to (VIRTIO_ID_*): decides which
+	 * configuration fields it reads (blk: capacity, blk_size) and what its
+	 * own probe request looks like.  0: a generic driver that reads no
+	 * configuration. */
+	uint16_t device_id;
 	enum vt_drv_fault fault;
 };
 

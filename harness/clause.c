@@ -55,9 +55,6 @@ struct registry {
 
 static struct registry reg;
 static bool reg_loaded;
-static bool default_tried;
-static int default_rc;
-static char default_err[512];
 
 /* One file being parsed: where errors point. */
 struct tsv {
@@ -381,17 +378,6 @@ out:
 	return rc;
 }
 
-int vt_clause_load_default(char *err, size_t errlen)
-{
-	if (!default_tried) {
-		default_tried = true;
-		default_rc = vt_clause_load(NULL, default_err, sizeof(default_err));
-	}
-	if (default_rc && err && errlen)
-		snprintf(err, errlen, "%s", default_err);
-	return default_rc;
-}
-
 bool vt_clause_loaded(void)
 {
 	return reg_loaded;
@@ -401,7 +387,6 @@ void vt_clause_unload(void)
 {
 	free_registry(&reg);
 	reg_loaded = false;
-	default_tried = false;
 }
 
 const struct vt_clause *vt_clause_lookup(const char *id)

@@ -40,9 +40,6 @@ const char *vt_clause_default_dir(void);
  */
 int vt_clause_load(const char *dir, char *err, size_t errlen);
 
-/* Load the default registry once; later calls return the first result. */
-int vt_clause_load_default(char *err, size_t errlen);
-
 bool vt_clause_loaded(void);
 void vt_clause_unload(void);
 

@@ -353,6 +353,9 @@ void vt_assert_only_rule(struct vt_verdict *vd, const char *rule)
 		return;
 	}
 	if (has && !other) {
+		for (unsigned i = 0; i < s.n; i++)
+			if (s.v[i].sev == VT_SEV_SHOULD)
+				send_violation(&s.v[i], false);
 		note_dropped(&s);
 		return;
 	}

@@ -461,6 +461,9 @@ static inline void log_pages(struct region *r, uint64_t gpa, uint64_t len, uint8
 			__atomic_fetch_or(&r->meta[p], bit, __ATOMIC_RELAXED);
 }
 
+/* Push onto the ring of recent accesses.  Exact with one device thread per
+ * gmem; devices on several threads may overwrite each other's entries (the
+ * per-page bits stay exact). */
 static inline void log_recent(struct gmem *gm, uint64_t addr, uint64_t gpa, uint64_t len,
 			      bool write)
 {
@@ -508,7 +511,8 @@ static void backstop_pass_on(int sig, siginfo_t *si, void *uc)
 static void backstop_handler(int sig, siginfo_t *si, void *uc)
 {
 	sigjmp_buf *jb = armed_copy;
-	if (jb) {
+	/* Ours only if a copy is armed and the kernel raised it for a fault. */
+	if (jb && si->si_code > 0) {
 		armed_copy = NULL;
 		fault_host_addr = (uintptr_t)si->si_addr;
 		siglongjmp(*jb, 1);

@@ -90,6 +90,7 @@ int vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdi
 		p->cfg.type = &vt_device_echo;
 	p->cfg.dev.type = p->cfg.type;
 	p->cfg.drv.secure = c->secure;
+	p->cfg.drv.device_id = p->cfg.type->device_id;
 	if (!p->cfg.nreq)
 		p->cfg.nreq = 64;
 	if (!p->cfg.buf_size)
@@ -157,9 +158,15 @@ int vt_pair_init(struct vt_pair *p)
 	int rc = p->drv->ops->init(p->drv);
 
 	if (rc == 0 && is_blk(p)) {
-		uint64_t cap = (uint64_t)p->t->ops->config_read(p->t, VIRTIO_BLK_CFG_CAPACITY, 4) |
-			       (uint64_t)p->t->ops->config_read(p->t, VIRTIO_BLK_CFG_CAPACITY + 4, 4) << 32;
-		p->blk_sectors = cap;
+		/* a 64-bit field: read under the generation counter (2.5) */
+		struct vt_transport *t = p->t;
+		uint32_t gen, lo, hi;
+		do {
+			gen = t->ops->config_generation(t);
+			lo = t->ops->config_read(t, VIRTIO_BLK_CFG_CAPACITY, 4);
+			hi = t->ops->config_read(t, VIRTIO_BLK_CFG_CAPACITY + 4, 4);
+		} while (gen != t->ops->config_generation(t));
+		p->blk_sectors = (uint64_t)hi << 32 | lo;
 	}
 	return rc;
 }

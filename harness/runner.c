@@ -28,8 +28,8 @@
 #include "runner.h"
 #include "tap.h"
 
-#define MAX_RECS        128     /* records kept per instance      */
-#define REAP_WAIT_MS    2000    /* bound on reaping a killed group */
+#define MAX_RECS         128    /* records kept per instance       */
+#define REAP_WAIT_MS     2000   /* bound on reaping a killed group */
 #define NO_PIDFD_TICK_MS 10
 
 /* ---- the instance list ---- */
@@ -39,14 +39,17 @@ struct selection {
 	unsigned n;
 };
 
+static unsigned nvariants(const struct vt_test *t)
+{
+	return t->variants && t->nvariants ? t->nvariants : 1;
+}
+
 static unsigned count_instances(const struct vt_suite *const *suites)
 {
 	unsigned n = 0;
 	for (; suites && *suites; suites++)
-		for (unsigned i = 0; i < (*suites)->ntests; i++) {
-			const struct vt_test *t = &(*suites)->tests[i];
-			n += t->variants && t->nvariants ? t->nvariants : 1;
-		}
+		for (unsigned i = 0; i < (*suites)->ntests; i++)
+			n += nvariants(&(*suites)->tests[i]);
 	return n;
 }
 
@@ -68,12 +71,12 @@ static int build_instances(const struct vt_suite *const *suites, struct selectio
 	for (; suites && *suites; suites++)
 		for (unsigned i = 0; i < (*suites)->ntests; i++) {
 			const struct vt_test *t = &(*suites)->tests[i];
-			unsigned nv = t->variants && t->nvariants ? t->nvariants : 1;
-			for (unsigned v = 0; v < nv; v++) {
+			bool has_variants = t->variants && t->nvariants;
+			for (unsigned v = 0; v < nvariants(t); v++) {
 				struct vt_instance *in = &all->inst[k++];
 				in->suite = *suites;
 				in->test = t;
-				in->variant = t->variants && t->nvariants ? &t->variants[v] : NULL;
+				in->variant = has_variants ? &t->variants[v] : NULL;
 				instance_name(in);
 			}
 		}
@@ -207,13 +210,17 @@ static int select_instances(const struct selection *all, const struct vt_run_opt
 
 /* ---- list mode ---- */
 
+static const char *transport_of(const struct vt_test *t)
+{
+	return t->transport && *t->transport ? t->transport : "-";
+}
+
 static void list_instances(const struct selection *sel, FILE *out)
 {
 	int wname = 4, wtrans = 6;
 	for (unsigned i = 0; i < sel->n; i++) {
 		int l = (int)strlen(sel->inst[i].name);
-		const char *tr = sel->inst[i].test->transport;
-		int lt = tr ? (int)strlen(tr) : 1;
+		int lt = (int)strlen(transport_of(sel->inst[i].test));
 		if (l > wname)
 			wname = l;
 		if (lt > wtrans)
@@ -221,13 +228,49 @@ static void list_instances(const struct selection *sel, FILE *out)
 	}
 	for (unsigned i = 0; i < sel->n; i++) {
 		const struct vt_instance *in = &sel->inst[i];
-		const char *tr = in->test->transport && *in->test->transport
-				 ? in->test->transport : "-";
 		fprintf(out, "%-*s  %-6s  %-*s  %s\n", wname, in->name,
-			in->test->role == VT_ROLE_DRIVER ? "driver" : "device", wtrans, tr,
-			in->test->clauses ? in->test->clauses : "");
+			in->test->role == VT_ROLE_DRIVER ? "driver" : "device", wtrans,
+			transport_of(in->test), in->test->clauses ? in->test->clauses : "");
 	}
 	fflush(out);
+}
+
+/* ---- the runner interrupted ---- */
+
+/*
+ * The process group of the test running now.  If the runner is told to
+ * stop (Ctrl-C, SIGTERM, a closed stdout) the test's whole group goes
+ * with it: a test's own children would otherwise outlive the run.
+ */
+static volatile sig_atomic_t running_pgid;
+
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+static struct sigaction saved_actions[VT_ARRAY_SIZE(stop_signals)];
+
+static void on_stop_signal(int sig)
+{
+	pid_t pgid = running_pgid;
+	if (pgid > 0)
+		kill(-pgid, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < VT_ARRAY_SIZE(stop_signals); i++) {
+		sigaction(stop_signals[i], NULL, &saved_actions[i]);
+		if (saved_actions[i].sa_handler != SIG_IGN)   /* ignored stays ignored */
+			sigaction(stop_signals[i], &sa, NULL);
+	}
+}
+
+static void restore_stop_signals(void)
+{
+	for (size_t i = 0; i < VT_ARRAY_SIZE(stop_signals); i++)
+		sigaction(stop_signals[i], &saved_actions[i], NULL);
 }
 
 /* ---- running one instance ---- */
@@ -339,7 +382,7 @@ static void child_main(const struct vt_instance *in, int rfd, int wfd, pid_t par
 	/* a crash is a verdict, not a core file in the working directory */
 	struct rlimit no_core = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &no_core);
-	signal(SIGPIPE, SIG_DFL);
+	restore_stop_signals();
 	/* stray prints of a test body must not land in the TAP stream */
 	dup2(STDERR_FILENO, STDOUT_FILENO);
 	vt_child_run(in, wfd);
@@ -379,8 +422,7 @@ static void supervise(pid_t pid, int rfd, struct result *r)
 		bool exited = pidfd >= 0 ? (pf[1].revents & POLLIN) != 0
 					 : waitpid(pid, &r->status, WNOHANG) == pid;
 		if (exited) {
-			if (pidfd < 0)
-				r->reaped = true;
+			r->reaped = pidfd < 0;
 			break;
 		}
 	}
@@ -394,6 +436,7 @@ static void supervise(pid_t pid, int rfd, struct result *r)
 	if (pidfd >= 0)
 		close(pidfd);
 	kill_and_reap_group(pid);
+	running_pgid = 0;
 }
 
 static void run_instance(const struct vt_instance *in, double scale, struct result *r)
@@ -419,6 +462,7 @@ static void run_instance(const struct vt_instance *in, double scale, struct resu
 	if (pid == 0)
 		child_main(in, p[0], p[1], parent);
 	setpgid(pid, pid);    /* also done by the child: whoever runs first */
+	running_pgid = pid;
 	close(p[1]);
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
 	supervise(pid, p[0], r);
@@ -446,7 +490,7 @@ static void section_of(const char *rule, char *buf, size_t len)
 	if (c->kind == VT_CLAUSE_SECTION)
 		snprintf(buf, len, "%s %s", c->section, c->title);
 	else
-		snprintf(buf, len, "%s", c->title);
+		snprintf(buf, len, "invariant: %s", c->title);
 }
 
 static void violation_finding(const struct vt_rec *rec, struct vt_tap_finding *f, char *section,
@@ -563,8 +607,10 @@ static enum vt_outcome judge(const struct result *r, const struct findings *fs, 
 	}
 	if (WIFSIGNALED(r->status)) {
 		int sig = WTERMSIG(r->status);
-		signal_name(sig, detail, dlen);
-		snprintf(msg, mlen, "killed by signal %s (%s)", detail, strsignal(sig));
+		char name[32];
+		signal_name(sig, name, sizeof(name));
+		snprintf(detail, dlen, "%s", name);
+		snprintf(msg, mlen, "killed by signal %s (%s)", name, strsignal(sig));
 		return VT_CRASH;
 	}
 	if (WIFEXITED(r->status) && WEXITSTATUS(r->status) != 0) {
@@ -596,6 +642,25 @@ static enum vt_outcome judge(const struct result *r, const struct findings *fs, 
 	}
 }
 
+/* "2 rules broken, 1 assertion failed" */
+static void summarize(const struct findings *fs, char *buf, size_t len)
+{
+	unsigned rules = 0, asserts = 0;
+	for (unsigned i = 0; i < fs->n; i++) {
+		if (fs->f[i].rule)
+			rules++;
+		else
+			asserts++;
+	}
+	if (rules && asserts)
+		snprintf(buf, len, "%u rule%s broken, %u assertion%s failed", rules,
+			 rules == 1 ? "" : "s", asserts, asserts == 1 ? "" : "s");
+	else if (rules)
+		snprintf(buf, len, "%u rules broken", rules);
+	else
+		snprintf(buf, len, "%u assertions failed", asserts);
+}
+
 static void report_yaml(struct vt_tap *tap, const struct findings *fs, const char *msg)
 {
 	struct vt_tap_finding top = { 0 };
@@ -609,7 +674,7 @@ static void report_yaml(struct vt_tap *tap, const struct findings *fs, const cha
 		top = fs->f[0];
 		nlist = 0;
 	} else if (fs->n > 1) {
-		snprintf(summary, sizeof(summary), "%u failures", fs->n);
+		summarize(fs, summary, sizeof(summary));
 		top.message = summary;
 	}
 	if (msg[0]) {
@@ -626,7 +691,7 @@ static enum vt_outcome report(struct vt_tap *tap, const struct vt_instance *in,
 			      const struct result *r, double scale)
 {
 	struct findings fs;
-	char detail[200], msg[256];
+	char detail[320], msg[320];
 
 	if (collect_findings(r, &fs)) {
 		free_findings(&fs);
@@ -644,9 +709,22 @@ static enum vt_outcome report(struct vt_tap *tap, const struct vt_instance *in,
 
 /* ---- the run ---- */
 
-struct tally {
-	unsigned count[VT_CRASH + 1];
-};
+/*
+ * The version line.  TAP 14 unless asked otherwise, except that a
+ * Test::Harness (prove) older than 3.48 rejects a stream announcing 14;
+ * it tells its tests who it is through HARNESS_ACTIVE and HARNESS_VERSION,
+ * and gets the same stream announced as 13.
+ */
+static unsigned tap_version(const struct vt_run_opts *o)
+{
+	if (o->tap_version)
+		return o->tap_version;
+	const char *active = getenv("HARNESS_ACTIVE");
+	if (!active || !*active)
+		return 14;
+	const char *v = getenv("HARNESS_VERSION");
+	return v && strtod(v, NULL) >= 3.48 ? 14 : 13;
+}
 
 static void progress(bool on, bool tty, unsigned i, unsigned n, const char *name)
 {
@@ -662,13 +740,14 @@ static void progress(bool on, bool tty, unsigned i, unsigned n, const char *name
 static int run_selection(const struct selection *sel, const struct vt_run_opts *o, FILE *out)
 {
 	struct vt_tap tap;
-	struct tally tally = { { 0 } };
+	unsigned tally[VT_CRASH + 1] = { 0 };
 	double scale = o->timeout_scale > 0 ? o->timeout_scale : 1.0;
 	bool tty = isatty(STDERR_FILENO);
-	bool show = tty || o->progress;
+	/* a TAP harness (prove) shows its own progress on the terminal */
+	bool show = o->progress || (tty && !getenv("HARNESS_ACTIVE"));
 	struct result r;
 
-	vt_tap_start(&tap, out, o->tap_version);
+	vt_tap_start(&tap, out, tap_version(o));
 	if (!sel->n) {
 		vt_tap_skip_all(&tap, "no test selected");
 		return VT_EXIT_OK;
@@ -684,6 +763,7 @@ static int run_selection(const struct selection *sel, const struct vt_run_opts *
 	int was_subreaper = 0;
 	prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	catch_stop_signals();
 
 	for (unsigned i = 0; i < sel->n; i++) {
 		const struct vt_instance *in = &sel->inst[i];
@@ -692,16 +772,17 @@ static int run_selection(const struct selection *sel, const struct vt_run_opts *
 		r.recs = recs;
 		progress(show, tty, i + 1, sel->n, in->name);
 		run_instance(in, scale, &r);
-		tally.count[report(&tap, in, &r, scale)]++;
+		tally[report(&tap, in, &r, scale)]++;
 	}
 	if (show && tty)
 		fputs("\r\033[K", stderr);
 
+	restore_stop_signals();
 	prctl(PR_SET_CHILD_SUBREAPER, was_subreaper);
 	free(r.recs);
 	vt_tap_diag(&tap, "pass %u, fail %u, skip %u, broken %u, timeout %u, crash %u",
-		    tally.count[VT_PASS], tally.count[VT_FAIL], tally.count[VT_SKIP],
-		    tally.count[VT_BROKEN], tally.count[VT_TIMEOUT], tally.count[VT_CRASH]);
+		    tally[VT_PASS], tally[VT_FAIL], tally[VT_SKIP], tally[VT_BROKEN],
+		    tally[VT_TIMEOUT], tally[VT_CRASH]);
 	return tap.failed ? VT_EXIT_FAIL : VT_EXIT_OK;
 }
 

@@ -26,7 +26,7 @@ struct vt_run_opts {
 	double timeout_scale;        /* 0: 1.0                                */
 	bool list;                   /* print the instances, run nothing      */
 	bool progress;               /* "[i/N] name" on stderr even if no tty */
-	unsigned tap_version;        /* 0: 14                                 */
+	unsigned tap_version;        /* 0: 14 (13 under prove < 3.48)         */
 	const char *spec_dir;        /* NULL: vt_clause_default_dir()         */
 };
 

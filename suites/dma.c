@@ -67,7 +67,7 @@ static void width_bounce(const struct vt_variant *v)
 static const struct vt_variant widths[] = {
 	CELL("split-width-32", HIGH, .dev_width = 32, .nreq = 32),
 	CELL("packed-width-39", HIGH, .dev_width = 39, .packed = true, .nreq = 32),
-	CELL("split-width-48-sg", HIGH, .dev_width = 48, .nseg_out = 2, .nseg_in = 2, .nreq = 32),
+	CELL("split-width-40-sg", HIGH, .dev_width = 40, .nseg_out = 2, .nseg_in = 2, .nreq = 32),
 	CELL("blk-width-32", HIGH, .dev_width = 32, .blk = true, .buf_size = 4096, .nreq = 16),
 };
 

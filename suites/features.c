@@ -16,9 +16,9 @@ static void driver_accepts_subset(const struct vt_variant *v)
 	suite_pair_open(&p, variant_cell(v), &vd);
 	uint64_t offered = p.drv->offered;
 	CU_ASSERT_EQUAL(p.drv->negotiated & ~p.drv->offered, 0);
-	CU_ASSERT_TRUE(p.drv->negotiated & VT_BIT(VIRTIO_F_VERSION_1));
+	CU_ASSERT_TRUE((p.drv->negotiated & VT_BIT(VIRTIO_F_VERSION_1)) != 0);
 	CU_ASSERT_EQUAL(vt_device_negotiated(p.dev), p.drv->negotiated);
-	CU_ASSERT_TRUE(offered & VT_BIT(VIRTIO_F_RING_PACKED));
+	CU_ASSERT_TRUE((offered & VT_BIT(VIRTIO_F_RING_PACKED)) != 0);
 	CU_ASSERT_EQUAL(vt_pair_io(&p, 0), 0);
 	suite_pair_finish(&p, &vd);
 }
@@ -35,7 +35,7 @@ static void device_offer(const struct vt_variant *v)
 	struct vt_verdict vd;
 
 	suite_pair_open(&p, variant_cell(v), &vd);
-	CU_ASSERT_TRUE(p.drv->offered & VT_BIT(VIRTIO_F_VERSION_1));
+	CU_ASSERT_TRUE((p.drv->offered & VT_BIT(VIRTIO_F_VERSION_1)) != 0);
 	CU_ASSERT_EQUAL(p.drv->offered & VT_FEATURES_RESERVED_FUTURE, 0);
 	suite_pair_finish(&p, &vd);
 }
@@ -67,7 +67,7 @@ static void access_platform_iommu(const struct vt_variant *v)
 	struct vt_dma_stats st;
 
 	suite_pair_open(&p, variant_cell(v), &vd);
-	CU_ASSERT_TRUE(p.drv->negotiated & VT_BIT(VIRTIO_F_ACCESS_PLATFORM));
+	CU_ASSERT_TRUE((p.drv->negotiated & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)) != 0);
 	CU_ASSERT_EQUAL(vt_pair_io(&p, 0), 0);
 	vt_ref_driver_dma_stats(p.drv, &st);
 	CU_ASSERT_TRUE(st.iommu_maps > 0);
@@ -96,7 +96,7 @@ static void physical_without_access_platform(const struct vt_variant *v)
 	struct vt_dma_stats st;
 
 	suite_pair_open(&p, variant_cell(v), &vd);
-	CU_ASSERT_FALSE(p.drv->negotiated & VT_BIT(VIRTIO_F_ACCESS_PLATFORM));
+	CU_ASSERT_FALSE((p.drv->negotiated & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)) != 0);
 	CU_ASSERT_EQUAL(vt_pair_io(&p, 0), 0);
 	vt_ref_driver_dma_stats(p.drv, &st);
 	CU_ASSERT_EQUAL(st.iommu_maps, 0);

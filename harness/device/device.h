@@ -83,6 +83,13 @@ struct vt_chain {
 
 struct vt_device;
 
+/* A configuration field wider than 32 bits: the driver reads it in pieces
+ * and must bracket the pieces with generation reads (DRV-2.5.1). */
+struct vt_config_field {
+	uint16_t off;
+	uint16_t width;
+};
+
 struct vt_device_type {
 	const char *name;             /* "blk", "echo"                        */
 	uint16_t device_id;           /* VIRTIO_ID_*                          */
@@ -100,6 +107,9 @@ struct vt_device_type {
 	 * feature `bit` is offered; returns that bit, or -1 for fields
 	 * always present.  May be NULL. */
 	int  (*config_field_feature)(unsigned offset, unsigned width);
+	/* Fields wider than 32 bits (at most 4); may be NULL. */
+	const struct vt_config_field *wide;
+	unsigned nwide;
 };
 
 extern const struct vt_device_type vt_device_blk;
@@ -155,6 +165,13 @@ void     vt_device_queue_reset(struct vt_device *dev, unsigned q);
 bool     vt_device_queue_reset_done(struct vt_device *dev, unsigned q);
 /* An available buffer notification: process queue q now. */
 void     vt_device_notify(struct vt_device *dev, unsigned q, uint32_t data);
+/* The same notification in two halves, for a transport that processes
+ * queues on a device thread: vt_device_notify_check() runs, in the
+ * driver's context, the checks that belong to the moment the driver
+ * notifies (DRIVER_OK set, notification data); vt_device_process() then
+ * processes queue q as after a notification.  vt_device_notify() is both. */
+void     vt_device_notify_check(struct vt_device *dev, unsigned q, uint32_t data);
+void     vt_device_process(struct vt_device *dev, unsigned q);
 /* Deferred work and idle checks (no new notification). */
 void     vt_device_poll(struct vt_device *dev);
 
@@ -167,6 +184,8 @@ void   **vt_device_type_state(struct vt_device *dev);
 int vt_chain_read(struct vt_device *dev, const struct vt_chain *c, uint64_t off, void *buf, uint64_t len);
 int vt_chain_write(struct vt_device *dev, const struct vt_chain *c, uint64_t off, const void *buf, uint64_t len);
 enum vt_dev_fault vt_device_fault(const struct vt_device *dev);
+/* Where a device type reports a rule the driver broke in a request. */
+struct vt_verdict *vt_device_verdict(struct vt_device *dev);
 
 /* Introspection for tests. */
 uint64_t vt_device_negotiated(const struct vt_device *dev);
