@@ -12,6 +12,9 @@ limit=${VCTS_UNIT_TIMEOUT:-300}
 units=()
 if [[ -d $dir ]]; then
 	for f in "$dir"/*; do
+		# runner is the runner's selftest catalogue: it fails on purpose
+		# and t/15-runner.t judges its output
+		[[ $(basename "$f") == runner ]] && continue
 		[[ -f $f && -x $f ]] && units+=("$f")
 	done
 fi
