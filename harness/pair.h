@@ -70,6 +70,8 @@ struct vt_pair {
 	struct vt_pair_slot *slots;
 	unsigned nslots;
 	uint64_t blk_sectors;              /* sectors the blk workload uses   */
+	uint8_t *tmpl;                     /* payload of request 0             */
+	uint8_t *scratch;                  /* expected bytes of a read-back    */
 	uint64_t requests_done;
 };
 

@@ -217,23 +217,42 @@ static inline uint64_t ref_now_ns(void)
 }
 
 /* A cheap 64-bit fingerprint of the bytes of a device-readable buffer. */
+static inline uint64_t ref_hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+/* A 64-bit fingerprint of a buffer.  Four independent lanes keep the
+ * multiplies from serialising on large buffers. */
 static inline uint64_t ref_hash(const void *p, uint64_t len)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+	uint64_t h0 = 0x9e3779b97f4a7c15ull ^ len, h1 = 0xc2b2ae3d27d4eb4full,
+		 h2 = 0x165667b19e3779f9ull, h3 = 0x27d4eb2f165667c5ull;
+	while (len >= 32) {
+		uint64_t w[4];
+		memcpy(w, b, 32);
+		h0 = ref_hash_mix(h0, w[0]);
+		h1 = ref_hash_mix(h1, w[1]);
+		h2 = ref_hash_mix(h2, w[2]);
+		h3 = ref_hash_mix(h3, w[3]);
+		b += 32;
+		len -= 32;
+	}
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		h0 = ref_hash_mix(h0, w);
 		b += 8;
 		len -= 8;
 	}
 	if (len) {
 		uint64_t w = 0;
 		memcpy(&w, b, len);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h1 = ref_hash_mix(h1, w);
 	}
+	uint64_t h = ref_hash_mix(ref_hash_mix(h0, h1), ref_hash_mix(h2, h3));
 	return h ^ (h >> 32);
 }
 

@@ -947,6 +947,7 @@ struct vt_device *vt_device_create(const struct vt_device_opts *o, struct gmem_d
 	batch = o->complete_batch > dev->qmax ? dev->qmax : o->complete_batch;
 	dev->opts.complete_batch = batch;
 	dev->offered = offered_features(o);
+	set_negotiated(dev, 0);
 	dev->read_zero = true;
 	dev->nq = o->type->num_queues;
 	dev->vq = calloc(dev->nq ? dev->nq : 1, sizeof(*dev->vq));
@@ -980,6 +981,8 @@ void vt_device_destroy(struct vt_device *dev)
 		return;
 	if (dev->type->fini && dev->type_state)
 		dev->type->fini(dev);
+	if (dev->dma)
+		dev->dma->iommu = dev->platform_iommu;
 	for (unsigned q = 0; dev->vq && q < dev->nq; q++)
 		free(dev->vq[q].held);
 	free(dev->vq);

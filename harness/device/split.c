@@ -239,8 +239,9 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 	return VT_FETCH_OK;
 }
 
-/* Walk the chain starting at `head` into c.  Structure first (loops,
- * length, flags), buffer addresses afterwards, so a malformed chain is
+/* Walk the chain starting at `head` into c.  Structure first (loops, next
+ * indices, flags), element order and total length once the walk is over,
+ * buffer addresses last (vt_check_buffers), so a malformed chain is
  * reported for what it is. */
 static int fetch_chain(struct vt_device *dev, struct vt_vq *vq, uint16_t head,
 		       struct vt_chain *c, struct vt_held *h)
