@@ -223,7 +223,7 @@ static inline uint32_t vt_used_len(const struct vt_device *dev, uint32_t written
 	return written;
 }
 
-/* The one notification decision of used buffer suppression faults. */
+/* Fault NO_USED_NOTIFY: no used buffer notification ever (DEV-2.7.7.2). */
 static inline bool vt_no_used_notify(const struct vt_device *dev)
 {
 	return dev->opts.fault == VT_DEV_FAULT_NO_USED_NOTIFY;
