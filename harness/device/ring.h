@@ -23,7 +23,7 @@
  * decides the driver missed a required notification (DRV-2.7.10.1).  The
  * grace covers a driver thread pre-empted between publishing avail idx
  * and notifying while the device runs on its own thread. */
-#define VT_MISSED_NOTIFY_NS  (100ULL * 1000 * 1000)
+#define VT_MISSED_NOTIFY_NS  (500ULL * 1000 * 1000)
 
 /* A chain served but not yet returned as used (opts.complete_batch > 1),
  * with a fingerprint of what was fetched: at completion the engine reads
