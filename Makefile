@@ -84,4 +84,6 @@ bench: deps $(BENCH)
 clean:
 	rm -rf build build-san
 
+.SECONDARY:
+
 -include $(LIB_OBJ:.o=.d) $(BUILD)/harness/vcts.d $(BUILD)/harness/bench.d
