@@ -146,6 +146,44 @@ static int flow_hostile_features(struct vt_pair *p)
 	return p->drv->ops->reset(p->drv) ? -1 : 0;
 }
 
+/* Did the run fail on payload integrity alone? */
+static bool only_integrity(struct vt_verdict *vd)
+{
+	if (!vd->n_must || vd->dropped)
+		return false;
+	for (unsigned i = 0; i < vd->n; i++)
+		if (vd->v[i].sev == VT_SEV_MUST && strcmp(vd->v[i].rule, "INV-data-integrity"))
+			return false;
+	return true;
+}
+
+/*
+ * A split-ring request cut into several descriptors came back wrong.  Run
+ * the same cell with every request in one descriptor each way: if that is
+ * right, the device depends on how the driver arranged the descriptors,
+ * which 2.7.4 forbids (DEV-2.7.4.1), and that is the finding.
+ */
+static void attribute_framing(const struct vt_cell *cell, struct vt_verdict *vd)
+{
+	struct vt_cell one = *cell;
+	struct vt_verdict again;
+	char err[160];
+
+	if (cell->packed || (cell->nseg_out <= 1 && cell->nseg_in <= 1) || !only_integrity(vd))
+		return;
+	one.nseg_out = one.nseg_in = 1;
+	vt_verdict_init(&again);
+	if (vt_cell_run(&one, &again, err, sizeof(err)) != 0 || again.n)
+		return;
+	char got[VT_VIOL_VAL];
+	snprintf(got, sizeof(got), "%.*s", VT_VIOL_VAL - 1, vd->v[0].msg);
+	vt_verdict_reset(vd);
+	vt_violation(vd, "DEV-2.7.4.1", VT_WHO_DEVICE, "the same payload", got,
+		     "requests in %u readable + %u writable descriptors come back wrong; "
+		     "the same requests in one descriptor each way are right",
+		     cell->nseg_out ? cell->nseg_out : 1, cell->nseg_in ? cell->nseg_in : 1);
+}
+
 int vt_cell_run(const struct vt_cell *cell, struct vt_verdict *vd, char *err, size_t errlen)
 {
 	struct vt_pair_cfg cfg;
@@ -188,5 +226,7 @@ int vt_cell_run(const struct vt_cell *cell, struct vt_verdict *vd, char *err, si
 		}
 	}
 	vt_pair_close(&p);
+	if (rc == -1)
+		attribute_framing(cell, vd);
 	return rc;
 }

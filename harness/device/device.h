@@ -58,6 +58,7 @@ enum vt_dev_fault {
 	VT_DEV_FAULT_PACKED_SG_ORDER,         /* DEV-2.8.18 fills a list's buffers out of order    */
 	VT_DEV_FAULT_QUEUE_RESET_KEEPS_STATE, /* DEV-2.6.1.1.1 queue reset keeps avail/used state  */
 	VT_DEV_FAULT_REENABLE_OLD_SIZE,       /* DEV-2.6.1.2.1 re-enable ignores the new size      */
+	VT_DEV_FAULT_ASSUME_FRAMING,          /* DEV-2.7.4.1 echo reads only the first readable desc */
 	VT_DEV_FAULT_COUNT
 };
 

@@ -65,6 +65,21 @@ static int copy_reversed(struct vt_device *dev, const struct vt_chain *c, uint64
 	return 0;
 }
 
+/* Fault ASSUME_FRAMING: the device takes the first readable descriptor
+ * for the whole message, as if every request came in one piece
+ * (DEV-2.7.4.1: no assumption about the arrangement of descriptors). */
+static int copy_first_only(struct vt_device *dev, const struct vt_chain *c, uint64_t n)
+{
+	uint64_t first = c->nout ? c->seg[0].len : 0;
+
+	for (uint64_t to = 0; to < n; to += first) {
+		uint64_t len = n - to < first ? n - to : first;
+		if (!len || copy_span(dev, c, 0, to, len))
+			return -1;
+	}
+	return 0;
+}
+
 static int echo_handle(struct vt_device *dev, unsigned q, const struct vt_chain *c,
 		       uint32_t *written)
 {
@@ -76,7 +91,14 @@ static int echo_handle(struct vt_device *dev, unsigned q, const struct vt_chain 
 	(void)q;
 	if (n > UINT32_MAX)
 		n = UINT32_MAX;
-	if (reverse ? copy_reversed(dev, c, n) : copy_span(dev, c, 0, 0, n))
+	int rc;
+	if (reverse)
+		rc = copy_reversed(dev, c, n);
+	else if (vt_device_fault(dev) == VT_DEV_FAULT_ASSUME_FRAMING && c->nout > 1)
+		rc = copy_first_only(dev, c, n);
+	else
+		rc = copy_span(dev, c, 0, 0, n);
+	if (rc)
 		return 0;       /* the accessor recorded why; nothing written */
 	*written = (uint32_t)n;
 	return 0;
