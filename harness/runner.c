@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "clause.h"
+#include "proc.h"
 #include "runner.h"
 #include "tap.h"
 
@@ -371,9 +373,15 @@ static int open_pidfd(pid_t pid)
 }
 
 __attribute__((noreturn))
-static void child_main(const struct vt_instance *in, int rfd, int wfd, pid_t parent)
+static void child_main(const struct vt_instance *in, int rfd, int wfd, pid_t parent,
+		       const char *tmp)
 {
 	close(rfd);
+	/* the test's private directory for sockets, images and logs */
+	if (tmp[0]) {
+		setenv("VCTS_TEST_TMPDIR", tmp, 1);
+		setenv("TMPDIR", tmp, 1);
+	}
 	setpgid(0, 0);
 	/* if the runner dies, so does the test */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -450,6 +458,12 @@ static void run_instance(const struct vt_instance *in, double scale, struct resu
 		snprintf(r->error, sizeof(r->error), "pipe: %s", strerror(errno));
 		return;
 	}
+	char tmp[PATH_MAX];
+	const char *base = getenv("TMPDIR");
+	snprintf(tmp, sizeof(tmp), "%s/vcts-test.XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmp))
+		tmp[0] = '\0';
+
 	fflush(NULL);     /* nothing buffered may be written twice */
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -457,16 +471,21 @@ static void run_instance(const struct vt_instance *in, double scale, struct resu
 		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
+		if (tmp[0])
+			vt_rmtree(tmp);
 		return;
 	}
 	if (pid == 0)
-		child_main(in, p[0], p[1], parent);
+		child_main(in, p[0], p[1], parent, tmp);
 	setpgid(pid, pid);    /* also done by the child: whoever runs first */
 	running_pgid = pid;
 	close(p[1]);
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
 	supervise(pid, p[0], r);
 	close(p[0]);
+	/* whatever the test left there goes with it, whichever way it ended */
+	if (tmp[0])
+		vt_rmtree(tmp);
 }
 
 /* ---- reporting one instance ---- */

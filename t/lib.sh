@@ -40,6 +40,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/vcts-t.XXXXXX") || {
 	exit 1
 }
 export TMP
+# everything a test starts keeps its files in the scratch directory
+TMPDIR=$TMP
+export TMPDIR
 
 _t_count=0
 _t_failed=0
