@@ -24,6 +24,8 @@
 #include "verdict.h"
 #include "../drivers-under-test/driver.h"
 
+struct vt_pair;
+
 struct vt_pair_cfg {
 	const struct vt_device_type *type;  /* &vt_device_echo (default) or &vt_device_blk */
 	struct vt_device_opts dev;          /* offer, faults, batching ... (type set here) */
@@ -40,6 +42,14 @@ struct vt_pair_cfg {
 	unsigned nseg_out, nseg_in;         /* payload segments each way (0: 1)            */
 	unsigned depth;                     /* requests in flight (0: 1)                   */
 	unsigned timeout_ms;                /* per wait (0: 2000)                          */
+	/* A device elsewhere (QEMU over qtest, a vhost-user backend): when set,
+	 * no checking device is built; open_target connects to the device over
+	 * the pair's guest memory and returns its transport.  device_id names
+	 * the device type for the driver and the workload (0: type's id). */
+	struct vt_transport *(*open_target)(struct vt_pair *p, char *err, size_t errlen);
+	const void *target;
+	uint16_t device_id;
+	unsigned ram_mb;                    /* low RAM (0: 16 MiB)                         */
 };
 
 /* Defaults: echo device offering VERSION_1, INDIRECT_DESC, EVENT_IDX,
@@ -57,6 +67,8 @@ struct vt_pair_slot {
 	bool busy;
 };
 
+struct vt_workload;
+
 struct vt_pair {
 	struct vt_pair_cfg cfg;
 	struct vt_verdict *vd;
@@ -66,6 +78,7 @@ struct vt_pair {
 	struct vt_device *dev;
 	struct vt_transport *t;
 	struct vt_driver *drv;
+	const struct vt_workload *wl;
 	/* workload: one slot per request in flight */
 	struct vt_pair_slot *slots;
 	unsigned nslots;
