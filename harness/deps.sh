@@ -3,7 +3,8 @@
 # Install the Debian packages vcts needs, or print the exact command.
 set -euo pipefail
 
-pkgs=(gcc make libc6-dev libcunit1-dev libpci-dev pkg-config perl shellcheck)
+pkgs=(gcc make libc6-dev libcunit1-dev libpci-dev pkg-config perl shellcheck
+      qemu-system-x86 qemu-utils dpdk-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do
