@@ -86,35 +86,6 @@ void ref_expose_now(struct ref_driver *d, unsigned q)
 
 /* ---- queue bookkeeping ----------------------------------------------------- */
 
-const char *ref_vq_rule(struct ref_vq *vq, const char *rule)
-{
-	if (!vq->after_qreset)
-		return rule;
-	if (vq->completed >= vq->qreset_until) {
-		vq->after_qreset = false;
-		return rule;
-	}
-	/* Right after a queue reset, a used ring out of step with the fresh
-	 * ring is the reset's failure: before anything was used, state the
-	 * device kept (DEV-2.6.1.1.1); later, at the wrap of a resized ring,
-	 * the new size ignored (DEV-2.6.1.2.1). */
-	return vq->completed && vq->qreset_resized ? "DEV-2.6.1.2.1" : "DEV-2.6.1.1.1";
-}
-
-void ref_req_free(struct ref_driver *d, struct ref_vq *vq, struct ref_req *req)
-{
-	(void)d;
-	ref_table_put(vq, req->table);
-	ref_table_put(vq, req->table2);
-	req->table = req->table2 = REF_NONE;
-	if (vq->is_packed)
-		for (uint16_t i = req->seg; i != REF_NONE; i = vq->seg_link[i])
-			if (i < vq->size)
-				vq->p.seg_free[vq->p.nseg_free++] = i;
-	req->busy = 0;
-	req->exposed = 0;
-}
-
 static void free_host(struct ref_vq *vq)
 {
 	free(vq->req);
@@ -185,8 +156,7 @@ static void drop_requests(struct ref_driver *d, unsigned q)
 		struct ref_req *req = &vq->req[i];
 		if (!req->busy)
 			continue;
-		ref_seg_unmap(d, vq, req->seg, 0);
-		ref_req_free(d, vq, req);
+		ref_req_release(d, vq, req, 0);
 	}
 	vq->outstanding = 0;
 }

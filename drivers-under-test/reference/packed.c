@@ -65,16 +65,11 @@ int ref_packed_setup(struct ref_driver *d, unsigned q)
 	unsigned S = vq->size;
 	/* Each part at exactly its alignment: events 4, descriptors 16. */
 	uint64_t drv_off = 4, dev_off = 12, desc_off = 16;
-	if (ref_fault(d, VT_DRV_FAULT_MISALIGNED_RING))
-		desc_off += 8;          /* DRV-2.8.11 broken on purpose */
-	if (ref_dma_coh_alloc(d, &vq->ring, desc_off + virtq_packed_desc_size(S), IOMMU_PERM_RW))
+	if (ref_ring_alloc(d, vq, drv_off, dev_off, desc_off, virtq_packed_desc_size(S)) != 0)
 		return -1;
-	vq->desc_off = desc_off;
-	vq->drv_off = drv_off;
-	vq->dev_off = dev_off;
-	vq->p.desc = vq->ring.drv + desc_off;
-	vq->p.drv_event = vq->ring.drv + drv_off;
-	vq->p.dev_event = vq->ring.drv + dev_off;
+	vq->p.desc = vq->ring.drv + vq->desc_off;
+	vq->p.drv_event = vq->ring.drv + vq->drv_off;
+	vq->p.dev_event = vq->ring.drv + vq->dev_off;
 
 	for (unsigned i = 0; i < S; i++) {
 		vq->p.slot_flags[i] = 0;
@@ -101,51 +96,18 @@ void ref_packed_next(struct ref_driver *d, unsigned q, uint16_t *off, unsigned *
 
 /* ---- making buffers available --------------------------------------------- */
 
-struct plan {
-	enum ref_layout layout;
-	unsigned ndesc;
-	bool wfirst;            /* writable before readable (fault)          */
-	bool nested;            /* INDIRECT inside a table (fault)           */
-	bool head_first;        /* head made available first (fault)         */
-	bool too_long;          /* a list longer than the queue (fault)      */
-	bool fault;
-};
-
-static bool plan_fault(struct ref_driver *d, struct ref_vq *vq, unsigned nout, unsigned nin,
-		       struct plan *p)
+/* The packed ring's own one-shot faults (DRV-2.8.17). */
+static bool packed_fault(struct ref_driver *d, struct ref_vq *vq, struct ref_plan *p)
 {
-	unsigned n = nout + nin;
-	bool ind = ref_has(d, VIRTIO_F_INDIRECT_DESC);
 	switch (d->pub.policy.fault) {
-	case VT_DRV_FAULT_WRITABLE_FIRST:          /* DRV-2.8.17 */
-		if (!nout || !nin)
-			return false;
-		p->wfirst = true;
-		return true;
-	case VT_DRV_FAULT_INDIRECT_NOT_NEGOTIATED: /* DRV-2.8.19 */
-		if (ind || !vq->ntables || n > REF_IND_MAX)
-			return false;
-		p->layout = REF_INDIRECT;
-		return true;
-	case VT_DRV_FAULT_INDIRECT_NESTED:         /* DRV-2.8.19 */
-		if (!ind || vq->ntable_free < 2 || n > REF_IND_MAX)
-			return false;
-		p->layout = REF_INDIRECT;
-		p->nested = true;
-		return true;
-	case VT_DRV_FAULT_INDIRECT_WITH_NEXT:      /* DRV-2.8.19 */
-		if (!ind || !vq->ntables || n < 2 || n - 1 > REF_IND_MAX)
-			return false;
-		p->layout = REF_IND_NEXT;
-		return true;
 	case VT_DRV_FAULT_PACKED_HEAD_FIRST:       /* DRV-2.8.17 */
-		if (n < 2)
+		if (p->n < 2)
 			return false;
 		p->layout = REF_DIRECT;
 		p->head_first = true;
 		return true;
 	case VT_DRV_FAULT_CHAIN_TOO_LONG:          /* DRV-2.8.17 */
-		if (vq->num_free != vq->size || n > vq->size)
+		if (vq->num_free != vq->size || p->n > vq->size)
 			return false;
 		p->layout = REF_DIRECT;
 		p->too_long = true;
@@ -155,78 +117,12 @@ static bool plan_fault(struct ref_driver *d, struct ref_vq *vq, unsigned nout, u
 	}
 }
 
-static struct plan plan_request(struct ref_driver *d, struct ref_vq *vq, unsigned nout,
-				unsigned nin)
+/* One entry of an indirect table: only WRITE may be set (DRV-2.8.19). */
+static void put_entry(uint8_t *p, uint64_t addr, uint32_t len, uint16_t flags)
 {
-	const struct vt_driver_policy *pol = &d->pub.policy;
-	unsigned n = nout + nin;
-	struct plan p = { .layout = REF_DIRECT };
-	/* A list holds descriptors of one kind only (DRV-2.8.19), so the
-	 * split ring's direct + indirect mix has no packed form. */
-	if (pol->use_indirect && ref_has(d, VIRTIO_F_INDIRECT_DESC) && vq->ntables && n >= 2 &&
-	    n <= REF_IND_MAX)
-		p.layout = REF_INDIRECT;
-	if (!vq->fault_done && plan_fault(d, vq, nout, nin, &p))
-		p.fault = true;
-	switch (p.layout) {
-	case REF_DIRECT:   p.ndesc = p.too_long ? vq->size : n; break;
-	case REF_INDIRECT: p.ndesc = 1; break;
-	default:           p.ndesc = 2; break;
-	}
-	return p;
-}
-
-static const struct vt_buf *seg_at(const struct vt_buf *out, unsigned nout,
-				   const struct vt_buf *in, unsigned nin, unsigned j, bool wfirst,
-				   bool *write)
-{
-	if (wfirst) {
-		*write = j < nin;
-		return j < nin ? &in[j] : &out[j - nin];
-	}
-	*write = j >= nout;
-	return j < nout ? &out[j] : &in[j - nout];
-}
-
-/* Segment records in list order; direct ones come off the free stack. */
-static uint16_t map_segments(struct ref_driver *d, struct ref_vq *vq, const struct plan *p,
-			     const struct vt_buf *out, unsigned nout, const struct vt_buf *in,
-			     unsigned nin, uint16_t t, uint16_t t2, uint64_t *in_bytes, int *err)
-{
-	unsigned n = nout + nin;
-	uint16_t first = REF_NONE, prev = REF_NONE;
-	*in_bytes = 0;
-	for (unsigned j = 0; j < n; j++) {
-		bool w;
-		const struct vt_buf *b = seg_at(out, nout, in, nin, j, p->wfirst, &w);
-		uint16_t rec;
-		if (p->layout == REF_DIRECT || (p->layout == REF_IND_NEXT && j == n - 1))
-			rec = vq->p.seg_free[--vq->p.nseg_free];
-		else if (p->nested && j == n - 1)
-			rec = ref_table_seg(vq, t2, 0);
-		else
-			rec = ref_table_seg(vq, t, j);
-		int r = ref_seg_map(d, vq, rec, b, w);
-		if (r != 0) {
-			if (rec < vq->size)
-				vq->p.seg_free[vq->p.nseg_free++] = rec;
-			ref_seg_unmap(d, vq, first, 0);
-			for (uint16_t i = first; i != REF_NONE; i = vq->seg_link[i])
-				if (i < vq->size)
-					vq->p.seg_free[vq->p.nseg_free++] = i;
-			*err = r;
-			return REF_NONE;
-		}
-		if (prev == REF_NONE)
-			first = rec;
-		else
-			vq->seg_link[prev] = rec;
-		prev = rec;
-		if (w)
-			*in_bytes += b->len;
-	}
-	ref_seg_seal(d, vq, first);
-	return first;
+	uint16_t f = vt_put_le16(flags);
+	put_body(p, addr, len, 0);
+	memcpy(p + PD_FLAGS, &f, 2);
 }
 
 /* Write an indirect table: only WRITE may be set inside (DRV-2.8.19). */
@@ -234,34 +130,27 @@ static unsigned write_table(struct ref_vq *vq, uint16_t t, uint16_t rec, unsigne
 			    uint16_t t2)
 {
 	uint8_t *tab = ref_table_drv(vq, t);
-	struct virtq_desc *sh = &vq->table_shadow[(unsigned)t * REF_IND_MAX];
 	for (unsigned k = 0; k < cnt; k++, rec = vq->seg_link[rec]) {
 		const struct ref_map *m = &vq->seg[rec].m;
-		uint16_t f = vt_put_le16(m->write ? VIRTQ_DESC_F_WRITE : 0);
-		put_body(tab + 16u * k, m->dev, m->len, 0);
-		memcpy(tab + 16u * k + PD_FLAGS, &f, 2);
+		put_entry(tab + 16u * k, m->dev, m->len, m->write ? VIRTQ_DESC_F_WRITE : 0);
 	}
 	unsigned total = cnt;
 	if (t2 != REF_NONE) {
 		/* DRV-2.8.19 broken on purpose: INDIRECT inside a table. */
 		const struct ref_map *m = &vq->seg[rec].m;
 		uint8_t *tab2 = ref_table_drv(vq, t2);
-		uint16_t f = vt_put_le16(m->write ? VIRTQ_DESC_F_WRITE : 0);
-		put_body(tab2, m->dev, m->len, 0);
-		memcpy(tab2 + PD_FLAGS, &f, 2);
-		memcpy(&vq->table_shadow[(unsigned)t2 * REF_IND_MAX], tab2, 16);
-		f = vt_put_le16(VIRTQ_DESC_F_INDIRECT);
-		put_body(tab + 16u * cnt, ref_table_dev(vq, t2), 16, 0);
-		memcpy(tab + 16u * cnt + PD_FLAGS, &f, 2);
+		put_entry(tab2, m->dev, m->len, m->write ? VIRTQ_DESC_F_WRITE : 0);
+		memcpy(ref_table_shadow(vq, t2), tab2, 16);
+		put_entry(tab + 16u * cnt, ref_table_dev(vq, t2), 16, VIRTQ_DESC_F_INDIRECT);
 		total++;
 	}
-	memcpy(sh, tab, 16u * total);
+	memcpy(ref_table_shadow(vq, t), tab, 16u * total);
 	return total;
 }
 
 /* Descriptor i of the list: address, length and flags (without the
  * AVAIL/USED/NEXT bits). */
-static void list_desc(struct ref_driver *d, struct ref_vq *vq, const struct plan *p,
+static void list_desc(struct ref_driver *d, struct ref_vq *vq, const struct ref_plan *p,
 		      const struct ref_req *req, unsigned i, uint16_t *rec, uint64_t *addr,
 		      uint32_t *len, uint16_t *flags)
 {
@@ -284,7 +173,7 @@ static void list_desc(struct ref_driver *d, struct ref_vq *vq, const struct plan
 
 /* Make the list available: every descriptor but the head, then the
  * head's flags with release ordering (DRV-2.8.17). */
-static void write_list(struct ref_driver *d, struct ref_vq *vq, const struct plan *p,
+static void write_list(struct ref_driver *d, struct ref_vq *vq, const struct ref_plan *p,
 		       const struct ref_req *req, uint16_t id)
 {
 	unsigned slot = vq->p.next_avail, wrap = vq->p.avail_wrap;
@@ -345,86 +234,40 @@ static void alter_exposed(struct ref_vq *vq, uint16_t id)
 	if (ref_ld16_acq(dp + PD_FLAGS) != vq->p.slot_flags[req->first])
 		return;                 /* already used: no longer exposed */
 	bool ind = req->layout == REF_INDIRECT;
-	uint8_t *lp = ind ? ref_table_drv(vq, req->table) + PD_LEN : dp + PD_LEN;
-	uint32_t len = ref_ld32(lp);
-	len = len > 1 ? len - 1 : len + 1;
-	if (ind)        /* the driver did it: its own record follows */
-		vq->table_shadow[(unsigned)req->table * REF_IND_MAX].len = vt_put_le32(len);
-	__atomic_store_n((uint32_t *)lp, vt_put_le32(len), __ATOMIC_RELEASE);
-	vq->fault_done = true;
+	uint8_t *tp = ind ? ref_table_drv(vq, req->table) : dp;
+	ref_alter_len(vq, tp, ind ? ref_table_shadow(vq, req->table) : NULL, ref_ld32(tp + PD_LEN));
 }
 
 int ref_packed_add(struct ref_driver *d, unsigned q, const struct vt_buf *out, unsigned nout,
 		   const struct vt_buf *in, unsigned nin, void *token)
 {
 	struct ref_vq *vq = &d->vq[q];
-	unsigned n = nout + nin;
-	if (!vq->ready || vq->broken || n == 0)
-		return -1;
-
-	struct plan p = plan_request(d, vq, nout, nin);
-	uint16_t t = REF_NONE, t2 = REF_NONE;
-	if (p.layout != REF_DIRECT) {
-		t = ref_table_get(vq);
-		if (p.nested)
-			t2 = ref_table_get(vq);
-		if (t == REF_NONE || (p.nested && t2 == REF_NONE)) {
-			ref_table_put(vq, t);
-			ref_table_put(vq, t2);
-			t = t2 = REF_NONE;
-			if (p.fault)
-				return 1;
-			p.layout = REF_DIRECT;
-			p.ndesc = n;
-		}
-	}
+	struct ref_plan p;
+	/* A list holds descriptors of one kind only (DRV-2.8.19), so the
+	 * split ring's direct + indirect mix has no packed form. */
+	int r = ref_plan(d, vq, out, nout, in, nin, false, packed_fault, &p);
+	if (r != 0)
+		return r;
 	/* A list never outgrows the queue and fits whole (DRV-2.8.17). */
-	if ((p.ndesc > vq->size && !p.too_long) || vq->num_free < p.ndesc || !vq->p.nid_free) {
-		ref_table_put(vq, t);
-		ref_table_put(vq, t2);
-		return p.ndesc > vq->size ? -1 : 1;
-	}
-
-	int err = 0;
-	uint64_t in_bytes;
-	uint16_t first = map_segments(d, vq, &p, out, nout, in, nin, t, t2, &in_bytes, &err);
-	if (first == REF_NONE) {
-		ref_table_put(vq, t);
-		ref_table_put(vq, t2);
-		/* Nothing in flight to wait for: it never fits. */
-		return err > 0 && vq->outstanding == 0 ? -1 : err;
-	}
+	if ((p.ndesc > vq->size && !p.too_long) || vq->num_free < p.ndesc || !vq->p.nid_free)
+		return ref_plan_drop(vq, &p, p.ndesc > vq->size ? -1 : 1);
+	r = ref_plan_map(d, vq, &p);
+	if (r != 0)
+		return r;
 
 	uint16_t id = vq->p.id_free[--vq->p.nid_free];
-	struct ref_req *req = &vq->req[id];
-	req->token = token;
-	req->in_bytes = in_bytes;
-	req->nseg = (uint16_t)n;
-	req->ndesc = (uint16_t)p.ndesc;
+	struct ref_req *req = ref_req_start(d, vq, id, &p, token);
 	req->first = vq->p.next_avail;
-	req->table = t;
-	req->table2 = t2;
-	req->seg = first;
-	req->layout = (uint8_t)p.layout;
-	req->ind_wflag = p.layout == REF_INDIRECT ? d->pub.policy.indirect_write_flag : 0;
-	req->tn = 0;
 	if (p.layout == REF_INDIRECT)
-		req->tn = (uint16_t)write_table(vq, t, first, p.nested ? n - 1 : n,
-						p.nested ? t2 : REF_NONE);
+		req->tn = (uint16_t)write_table(vq, p.t, p.first, p.nested ? p.n - 1 : p.n,
+						p.nested ? p.t2 : REF_NONE);
 	else if (p.layout == REF_IND_NEXT)
-		req->tn = (uint16_t)write_table(vq, t, first, n - 1, REF_NONE);
-	req->busy = 1;
+		req->tn = (uint16_t)write_table(vq, p.t, p.first, p.n - 1, REF_NONE);
 	req->exposed = 1;
 	write_list(d, vq, &p, req, id);
 	vq->num_free = (uint16_t)(vq->num_free - p.ndesc);
-	vq->outstanding++;
-	vq->adds++;
-	if (p.fault)
-		vq->fault_done = true;
-	if (ref_fault(d, VT_DRV_FAULT_ALTER_EXPOSED) && !vq->fault_done) {
-		ref_expose_now(d, q);
+	if (ref_req_added(d, q, &p, req))
 		alter_exposed(vq, id);
-	}
 	return 0;
 }
 
@@ -435,8 +278,7 @@ void ref_packed_kick(struct ref_driver *d, unsigned q)
 	struct ref_vq *vq = &d->vq[q];
 	if (!vq->ready)
 		return;
-	bool force = vq->force_notify;
-	vq->force_notify = false;
+	bool force = ref_take_force(vq);
 	if (vq->p.added == 0 && !force)
 		return;
 	uint16_t new_off = vq->p.next_avail;
@@ -457,10 +299,7 @@ void ref_packed_kick(struct ref_driver *d, unsigned q)
 	} else {
 		notify = flags != RING_EVENT_FLAGS_DISABLE;
 	}
-	if (ref_fault(d, VT_DRV_FAULT_SKIP_NOTIFY))
-		notify = false;
-	if (notify || force)
-		ref_notify(d, q, vq->p.next_avail, vq->p.avail_wrap);
+	ref_kick_notify(d, q, notify, force, vq->p.next_avail, vq->p.avail_wrap);
 }
 
 /* ---- collecting used buffers ----------------------------------------------- */
@@ -471,11 +310,13 @@ static bool is_used(uint16_t flags, unsigned wrap)
 	return a == wrap && u == wrap;
 }
 
-
+/* A slot changed into something other than a used descriptor at the next
+ * used slot: the queue is broken. */
 static int bad_slot(struct ref_driver *d, unsigned q, unsigned slot, uint16_t flags)
 {
 	struct ref_vq *vq = &d->vq[q];
 	char exp[VT_VIOL_VAL], got[VT_VIOL_VAL];
+	vq->broken = true;
 	snprintf(exp, sizeof(exp), "flags 0x%x or used with wrap %u", vq->p.slot_flags[slot],
 		 vq->p.used_wrap);
 	snprintf(got, sizeof(got), "flags 0x%x at slot %u", flags, slot);
@@ -498,17 +339,13 @@ int ref_packed_scan(struct ref_driver *d, unsigned q)
 		bool in_flight = k < (unsigned)(vq->size - vq->num_free);
 		if (changed && k > 0) {
 			/* Nothing available there: never a used descriptor. */
-			if (!in_flight) {
-				vq->broken = true;
+			if (!in_flight)
 				return bad_slot(d, q, slot, f);
-			}
 			/* In flight but not the next used slot: the device may
 			 * finish writes out of order for a moment, not for an
 			 * idle period while the next used slot stays empty. */
-			if (vq->p.suspect == (int)slot) {
-				vq->broken = true;
+			if (vq->p.suspect == (int)slot)
 				return bad_slot(d, q, slot, f);
-			}
 			if (seen < 0)
 				seen = (int)slot;
 		}
@@ -519,26 +356,32 @@ int ref_packed_scan(struct ref_driver *d, unsigned q)
 	return 0;
 }
 
-int ref_packed_ready(struct ref_driver *d, unsigned q, uint64_t now)
+/* The driver's next used slot: 1 when it holds a used descriptor (its
+ * flags in *flags), 0 not yet, -1 after a violation. */
+static int next_used(struct ref_driver *d, unsigned q, uint16_t *flags)
 {
 	struct ref_vq *vq = &d->vq[q];
 	unsigned slot = vq->p.next_used;
-	uint16_t flags = ref_ld16_acq(pdesc(vq, slot) + PD_FLAGS);
-	(void)now;
-	if (is_used(flags, vq->p.used_wrap))
+	*flags = ref_ld16_acq(pdesc(vq, slot) + PD_FLAGS);
+	if (is_used(*flags, vq->p.used_wrap))
 		return 1;
 	/* Changed, yet not a used descriptor for this wrap: wrong wrap bits. */
-	if ((flags ^ vq->p.slot_flags[slot]) & AVAIL_USED) {
-		vq->broken = true;
-		return bad_slot(d, q, slot, flags);
-	}
+	if ((*flags ^ vq->p.slot_flags[slot]) & AVAIL_USED)
+		return bad_slot(d, q, slot, *flags);
 	return 0;
+}
+
+int ref_packed_ready(struct ref_driver *d, unsigned q, uint64_t now)
+{
+	uint16_t flags;
+	(void)now;
+	return next_used(d, q, &flags);
 }
 
 static int check_used(struct ref_driver *d, unsigned q, uint16_t id, uint16_t flags, uint32_t len)
 {
 	struct ref_vq *vq = &d->vq[q];
-	char exp[VT_VIOL_VAL], got[VT_VIOL_VAL];
+	char got[VT_VIOL_VAL];
 	if (id >= vq->size || !vq->req[id].busy || !vq->req[id].exposed) {
 		snprintf(got, sizeof(got), "%u", id);
 		return ref_dev_violation(d, ref_vq_rule(vq, "DEV-2.8.15"), "an outstanding buffer id",
@@ -547,36 +390,21 @@ static int check_used(struct ref_driver *d, unsigned q, uint16_t id, uint16_t fl
 	}
 	struct ref_req *req = &vq->req[id];
 	bool wflag = flags & VIRTQ_DESC_F_WRITE;
-	if (len > req->in_bytes) {
-		snprintf(exp, sizeof(exp), "<= %llu", (unsigned long long)req->in_bytes);
-		snprintf(got, sizeof(got), "%u%s", len, wflag ? "" : " without WRITE");
-		return ref_dev_violation(d, ref_vq_rule(vq, "DEV-2.8.15"), exp, got,
-					 "queue %u: used len %u for buffer id %u exceeds its writable "
-					 "bytes", q, len, id);
-	}
+	if (len > req->in_bytes)
+		return ref_len_violation(d, q, req, ref_vq_rule(vq, "DEV-2.8.15"), "buffer id", id,
+					 len, wflag ? "" : " without WRITE");
 	if (!wflag && len)
 		/* len is reserved without WRITE: worth a note, not a failure. */
 		vt_advice(d->pub.vd, "DEV-2.8.15", VT_WHO_DEVICE,
 			  "queue %u: used descriptor for id %u has len %u but no WRITE flag",
 			  q, id, len);
-	uint16_t s = ref_seg_changed(d, vq, req->seg);
-	if (s != REF_NONE) {
-		snprintf(got, sizeof(got), "bytes changed at 0x%llx",
-			 (unsigned long long)vq->seg[s].m.dev);
-		return ref_dev_violation(d, "DEV-2.8.15", "unchanged", got,
-					 "queue %u: device-readable buffer of id %u (addr 0x%llx len %u) "
-					 "was written", q, id, (unsigned long long)vq->seg[s].m.dev,
-					 vq->seg[s].m.len);
-	}
-	uint16_t tabs[2] = { req->table, req->table2 };
-	unsigned cnt[2] = { req->tn, 1 };
-	for (unsigned k = 0; k < 2; k++)
-		if (tabs[k] != REF_NONE &&
-		    memcmp(ref_table_drv(vq, tabs[k]),
-			   &vq->table_shadow[(unsigned)tabs[k] * REF_IND_MAX], 16u * cnt[k]) != 0)
-			return ref_dev_violation(d, "DEV-2.8.15", "unchanged", "table changed",
-						 "queue %u: the device wrote the indirect table of "
-						 "buffer id %u", q, id);
+	int r = ref_check_readable(d, q, req, "DEV-2.8.15", "id", id);
+	if (r != 0)
+		return r;
+	if (ref_tables_changed(vq, req) != REF_NONE)
+		return ref_dev_violation(d, "DEV-2.8.15", "unchanged", "table changed",
+					 "queue %u: the device wrote the indirect table of "
+					 "buffer id %u", q, id);
 	return 0;
 }
 
@@ -585,25 +413,18 @@ int ref_packed_get_used(struct ref_driver *d, unsigned q, void **token, uint32_t
 	struct ref_vq *vq = &d->vq[q];
 	if (!vq->ready || vq->broken)
 		return -1;
+	uint16_t flags;
+	int r = next_used(d, q, &flags);
+	if (r != 1)
+		return r;
 	unsigned slot = vq->p.next_used;
 	uint8_t *dp = pdesc(vq, slot);
-	uint16_t flags = ref_ld16_acq(dp + PD_FLAGS);
-	if (!is_used(flags, vq->p.used_wrap)) {
-		if ((flags ^ vq->p.slot_flags[slot]) & AVAIL_USED) {
-			vq->broken = true;
-			return bad_slot(d, q, slot, flags);
-		}
-		return 0;
-	}
 	uint16_t id = ref_ld16(dp + PD_ID);
 	uint32_t ulen = ref_ld32(dp + PD_LEN);
-	if (check_used(d, q, id, flags, ulen) != 0) {
-		vq->broken = true;
-		return -1;
-	}
+	if (check_used(d, q, id, flags, ulen) != 0)
+		return ref_vq_broken(vq);
 	struct ref_req *req = &vq->req[id];
 	uint32_t written = (flags & VIRTQ_DESC_F_WRITE) ? ulen : 0;
-	ref_seg_unmap(d, vq, req->seg, written);
 	vq->p.slot_flags[slot] = flags;
 	/* Skip the rest of the list: one used descriptor stands for it. */
 	unsigned next = slot + req->ndesc;
@@ -612,12 +433,9 @@ int ref_packed_get_used(struct ref_driver *d, unsigned q, void **token, uint32_t
 		vq->p.used_wrap ^= 1;
 	}
 	vq->p.next_used = (uint16_t)next;
-	vq->num_free = (uint16_t)(vq->num_free + req->ndesc);
-	ref_req_free(d, vq, req);
+	ref_req_retire(d, vq, req, written);
 	vq->p.id_free[vq->p.nid_free++] = id;
 	vq->p.suspect = -1;
-	vq->outstanding--;
-	vq->completed++;
 	if (ref_has(d, VIRTIO_F_EVENT_IDX) && !d->pub.policy.suppress_used_notify)
 		ref_st16_rel(vq->p.drv_event, (uint16_t)(vq->p.next_used | vq->p.used_wrap << 15));
 	*token = req->token;

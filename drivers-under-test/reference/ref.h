@@ -4,10 +4,12 @@
  *
  * driver.c owns the device status sequence, feature negotiation, the
  * configuration space, device and queue reset and the vt_driver_ops
- * table; split.c and packed.c own the two virtqueue formats; dma.c turns
- * guest-physical buffers into device addresses (direct, IOMMU, bounce)
- * and allocates the driver memory the device reads (rings, indirect
- * tables).
+ * table; split.c and packed.c own what differs between the two virtqueue
+ * formats and vq.c what they share (request planning, indirect tables,
+ * segment records and their fingerprints, per-request bookkeeping); dma.c
+ * turns guest-physical buffers into device addresses (direct, IOMMU,
+ * bounce) and allocates the driver memory the device reads (rings,
+ * indirect tables).
  */
 #ifndef VCTS_REF_H
 #define VCTS_REF_H
@@ -80,6 +82,26 @@ struct ref_req {
 	uint8_t  layout;        /* enum ref_layout                              */
 	uint8_t  ind_wflag;     /* WRITE set on the indirect descriptor         */
 	uint8_t  exposed;       /* made available to the device                 */
+};
+
+/* A request being made available: the caller's buffers, how it is laid
+ * out in the ring, the driver fault it carries and what it holds. */
+struct ref_plan {
+	const struct vt_buf *out, *in;
+	unsigned nout, nin, n;  /* n: segments                                  */
+	enum ref_layout layout;
+	unsigned ndesc;         /* ring descriptors                             */
+	uint16_t t, t2;         /* indirect table, nested table (fault)         */
+	uint16_t rec;           /* split: descriptor of the next direct segment */
+	uint16_t first;         /* first segment record, once mapped            */
+	uint64_t in_bytes;      /* device-writable bytes                        */
+	bool wfirst;            /* writable segments first (fault)              */
+	bool nested;            /* INDIRECT inside the table (fault)            */
+	bool loop;              /* split: last NEXT points back (fault)         */
+	bool over4g;            /* split: lengths summing above 2^32 (fault)    */
+	bool head_first;        /* packed: head made available first (fault)   */
+	bool too_long;          /* packed: a list longer than the queue (fault) */
+	bool fault;             /* this request carries the driver fault        */
 };
 
 struct ref_split {
@@ -310,10 +332,42 @@ static inline uint8_t *ref_table_drv(const struct ref_vq *vq, uint16_t t)
 {
 	return vq->tables.drv + (uint64_t)t * REF_IND_MAX * 16;
 }
+/* What the driver wrote in table t. */
+static inline struct virtq_desc *ref_table_shadow(const struct ref_vq *vq, uint16_t t)
+{
+	return &vq->table_shadow[(unsigned)t * REF_IND_MAX];
+}
 /* Segment record of entry k of table t. */
 static inline uint16_t ref_table_seg(const struct ref_vq *vq, uint16_t t, unsigned k)
 {
 	return (uint16_t)(vq->size + (unsigned)t * REF_IND_MAX + k);
+}
+/* The first indirect table of the request the device wrote into, or
+ * REF_NONE: the entries written in the table, the one of a nested one. */
+static inline uint16_t ref_tables_changed(const struct ref_vq *vq, const struct ref_req *req)
+{
+	if (req->table != REF_NONE &&
+	    memcmp(ref_table_drv(vq, req->table), ref_table_shadow(vq, req->table),
+		   16u * req->tn) != 0)
+		return req->table;
+	if (req->table2 != REF_NONE &&
+	    memcmp(ref_table_drv(vq, req->table2), ref_table_shadow(vq, req->table2), 16) != 0)
+		return req->table2;
+	return REF_NONE;
+}
+
+/* The one-shot driver fault f is asked for and not yet spent on vq. */
+static inline bool ref_fault_due(const struct ref_driver *d, const struct ref_vq *vq,
+				 enum vt_drv_fault f)
+{
+	return ref_fault(d, f) && !vq->fault_done;
+}
+
+/* A queue the device broke: nothing more is made available or used. */
+static inline int ref_vq_broken(struct ref_vq *vq)
+{
+	vq->broken = true;
+	return -1;
 }
 
 /* dma.c ---------------------------------------------------------------- */
@@ -332,17 +386,76 @@ void *ref_dma_view(struct ref_driver *d, const struct ref_map *m);
 int  ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, unsigned perm);
 void ref_dma_coh_unmap(struct ref_driver *d, struct ref_coh *c);
 
-/* Segments of a request (dma.c). */
-int  ref_seg_map(struct ref_driver *d, struct ref_vq *vq, uint16_t idx, const struct vt_buf *b,
-		 bool write);
-/* After all segments are mapped: fingerprint the readable ones that no
- * writable segment of the same request overlaps. */
-void ref_seg_seal(struct ref_driver *d, struct ref_vq *vq, uint16_t first);
-/* Index of the first readable segment whose bytes changed, or REF_NONE. */
-uint16_t ref_seg_changed(struct ref_driver *d, struct ref_vq *vq, uint16_t first);
-/* Unmap every segment, copying `written` bytes back into the writable
- * ones in order. */
-void ref_seg_unmap(struct ref_driver *d, struct ref_vq *vq, uint16_t first, uint32_t written);
+/* vq.c: what both formats share -------------------------------------------- */
+/* Allocate the ring block: driver area at drv_off, device area at dev_off,
+ * descriptors at desc_off (8 bytes further under the driver fault
+ * MISALIGNED_RING). */
+int  ref_ring_alloc(struct ref_driver *d, struct ref_vq *vq, uint64_t drv_off, uint64_t dev_off,
+		    uint64_t desc_off, uint64_t desc_size);
+/* Take the notification a driver fault forced on the next kick. */
+static inline bool ref_take_force(struct ref_vq *vq)
+{
+	bool force = vq->force_notify;
+	vq->force_notify = false;
+	return force;
+}
+/* End of a kick: notify with the next available position when the
+ * device's suppression asks for it or a fault forced it; the driver fault
+ * SKIP_NOTIFY drops a notification that was due. */
+void ref_kick_notify(struct ref_driver *d, unsigned q, bool notify, bool force, uint16_t next_off,
+		     unsigned next_wrap);
+/* A layout's own one-shot faults: set them in the plan, true when this
+ * request carries one. */
+typedef bool ref_fault_fn(struct ref_driver *d, struct ref_vq *vq, struct ref_plan *p);
+/* Plan a request: the layout the policy asks for (REF_MIXED only when
+ * `mixed`), the driver fault it carries (shared ones, else `own`), its
+ * ring descriptors and indirect tables.  0, 1 when a table for the fault
+ * is not free yet, -1 when the queue cannot take requests. */
+int  ref_plan(struct ref_driver *d, struct ref_vq *vq, const struct vt_buf *out, unsigned nout,
+	      const struct vt_buf *in, unsigned nin, bool mixed, ref_fault_fn *own,
+	      struct ref_plan *p);
+/* Give the plan's tables back; returns r. */
+static inline int ref_plan_drop(struct ref_vq *vq, struct ref_plan *p, int r)
+{
+	ref_table_put(vq, p->t);
+	ref_table_put(vq, p->t2);
+	p->t = p->t2 = REF_NONE;
+	return r;
+}
+/* Map the segments in chain order into their records (a split queue's
+ * direct ones: its descriptors from p->rec on), link them, fingerprint
+ * the device-readable ones.  0, or as ref_dma_map with the tables given
+ * back (-1 too when nothing in flight could make room). */
+int  ref_plan_map(struct ref_driver *d, struct ref_vq *vq, struct ref_plan *p);
+/* Fill in the request record `id` (busy, not yet exposed) from the plan. */
+struct ref_req *ref_req_start(struct ref_driver *d, struct ref_vq *vq, uint16_t id,
+			      const struct ref_plan *p, void *token);
+/* The request is available: count it, spend the fault it carried.  True
+ * when the driver fault ALTER_EXPOSED is due on it: the device was just
+ * notified and given a moment to fetch it. */
+bool ref_req_added(struct ref_driver *d, unsigned q, const struct ref_plan *p,
+		   const struct ref_req *req);
+/* DRV-3.3.1 / DRV-2.8.16 broken on purpose: change by one the len of a
+ * descriptor the device holds, and the driver's own record of it. */
+void ref_alter_len(struct ref_vq *vq, uint8_t *desc, struct virtq_desc *shadow, uint32_t len);
+/* Unmap the request's segments (copying `written` bytes back), give its
+ * tables and segment records back. */
+void ref_req_release(struct ref_driver *d, struct ref_vq *vq, struct ref_req *req,
+		     uint32_t written);
+/* A used request: released, its ring descriptors free again, counted. */
+void ref_req_retire(struct ref_driver *d, struct ref_vq *vq, struct ref_req *req,
+		    uint32_t written);
+/* The clause a used-buffer failure is charged to: while a queue reset is
+ * being followed up, the reset's clause. */
+const char *ref_vq_rule(struct ref_vq *vq, const char *rule);
+/* Used len above the request's device-writable bytes (`what` names the
+ * request: "head", "buffer id"; `note` follows the len in got). */
+int  ref_len_violation(struct ref_driver *d, unsigned q, const struct ref_req *req,
+		       const char *rule, const char *what, unsigned id, uint32_t len,
+		       const char *note);
+/* Device-readable bytes of the request are unchanged: 0, or the violation. */
+int  ref_check_readable(struct ref_driver *d, unsigned q, const struct ref_req *req,
+			const char *rule, const char *what, unsigned id);
 
 /* split.c / packed.c ---------------------------------------------------- */
 int  ref_split_setup(struct ref_driver *d, unsigned q);
@@ -371,14 +484,9 @@ void ref_packed_next(struct ref_driver *d, unsigned q, uint16_t *off, unsigned *
  * elsewhere than the next used slot when it persists.  0 or -1. */
 int  ref_packed_scan(struct ref_driver *d, unsigned q);
 
-/* driver.c: queue bookkeeping shared by both formats. */
-/* The clause a used-buffer failure is charged to: while a queue reset is
- * being followed up, the reset's clause. */
-const char *ref_vq_rule(struct ref_vq *vq, const char *rule);
+/* driver.c: notifications the formats share. */
 /* Make the driver fault ALTER_EXPOSED observable: notify so the device
  * fetches (and holds) the request, then give it a moment. */
 void ref_expose_now(struct ref_driver *d, unsigned q);
-/* Give the request's tables and segment records back. */
-void ref_req_free(struct ref_driver *d, struct ref_vq *vq, struct ref_req *req);
 
 #endif

@@ -145,16 +145,11 @@ int ref_split_setup(struct ref_driver *d, unsigned q)
 	uint64_t desc_off = align_up(used_off + virtq_split_used_size(S) + 16, 16);
 	if (desc_off % 32 == 0)
 		desc_off += 16;
-	if (ref_fault(d, VT_DRV_FAULT_MISALIGNED_RING))
-		desc_off += 8;          /* DRV-2.7.1 broken on purpose */
-	if (ref_dma_coh_alloc(d, &vq->ring, desc_off + virtq_split_desc_size(S), IOMMU_PERM_RW))
+	if (ref_ring_alloc(d, vq, avail_off, used_off, desc_off, virtq_split_desc_size(S)) != 0)
 		return -1;
-	vq->desc_off = desc_off;
-	vq->drv_off = avail_off;
-	vq->dev_off = used_off;
-	vq->s.desc = vq->ring.drv + desc_off;
-	vq->s.avail = vq->ring.drv + avail_off;
-	vq->s.used = vq->ring.drv + used_off;
+	vq->s.desc = vq->ring.drv + vq->desc_off;
+	vq->s.avail = vq->ring.drv + vq->drv_off;
+	vq->s.used = vq->ring.drv + vq->dev_off;
 
 	for (unsigned i = 0; i < S; i++)
 		vq->s.free_next[i] = (uint16_t)(i + 1 < S ? i + 1 : REF_NONE);
@@ -187,97 +182,23 @@ void ref_split_next(struct ref_driver *d, unsigned q, uint16_t *off, unsigned *w
 
 /* ---- making buffers available --------------------------------------------- */
 
-struct plan {
-	enum ref_layout layout;
-	unsigned ndesc;         /* descriptors in the ring's table          */
-	bool wfirst;            /* writable segments first (fault)          */
-	bool loop;              /* last NEXT points back at the head (fault)*/
-	bool over4g;            /* lengths summing above 2^32 (fault)       */
-	bool nested;            /* INDIRECT inside the table (fault)        */
-	bool fault;             /* this request carries the driver fault    */
-};
-
-static const struct vt_buf *seg_at(const struct vt_buf *out, unsigned nout,
-				   const struct vt_buf *in, unsigned nin, unsigned j, bool wfirst,
-				   bool *write)
+/* The split ring's own one-shot faults (DRV-2.7.5.2). */
+static bool split_fault(struct ref_driver *d, struct ref_vq *vq, struct ref_plan *p)
 {
-	if (wfirst) {
-		*write = j < nin;
-		return j < nin ? &in[j] : &out[j - nin];
-	}
-	*write = j >= nout;
-	return j < nout ? &out[j] : &in[j - nout];
-}
-
-static unsigned layout_ndesc(enum ref_layout l, unsigned n)
-{
-	switch (l) {
-	case REF_DIRECT:   return n;
-	case REF_INDIRECT: return 1;
-	default:           return 2;
-	}
-}
-
-/* The one-shot driver fault this request breaks, if it can. */
-static bool plan_fault(struct ref_driver *d, struct ref_vq *vq, unsigned nout, unsigned nin,
-		       struct plan *p)
-{
-	unsigned n = nout + nin;
-	bool ind = ref_has(d, VIRTIO_F_INDIRECT_DESC);
 	switch (d->pub.policy.fault) {
-	case VT_DRV_FAULT_WRITABLE_FIRST:          /* DRV-2.7.4.2 */
-		if (!nout || !nin)
-			return false;
-		p->wfirst = true;
-		return true;
 	case VT_DRV_FAULT_CHAIN_LOOP:              /* DRV-2.7.5.2 */
 		p->layout = REF_DIRECT;
 		p->loop = true;
 		return true;
 	case VT_DRV_FAULT_CHAIN_OVER_4G:           /* DRV-2.7.5.2 */
-		if (n < 2)
+		if (p->n < 2)
 			return false;
 		p->layout = REF_DIRECT;
 		p->over4g = true;
 		return true;
-	case VT_DRV_FAULT_INDIRECT_NOT_NEGOTIATED: /* DRV-2.7.5.3.1 */
-		if (ind || !vq->ntables || n > REF_IND_MAX)
-			return false;
-		p->layout = REF_INDIRECT;
-		return true;
-	case VT_DRV_FAULT_INDIRECT_NESTED:         /* DRV-2.7.5.3.1 */
-		if (!ind || vq->ntable_free < 2 || n > REF_IND_MAX)
-			return false;
-		p->layout = REF_INDIRECT;
-		p->nested = true;
-		return true;
-	case VT_DRV_FAULT_INDIRECT_WITH_NEXT:      /* DRV-2.7.5.3.1 */
-		if (!ind || !vq->ntables || n < 2 || n - 1 > REF_IND_MAX)
-			return false;
-		p->layout = REF_IND_NEXT;
-		return true;
 	default:
 		return false;
 	}
-}
-
-static struct plan plan_request(struct ref_driver *d, struct ref_vq *vq, unsigned nout,
-				unsigned nin)
-{
-	const struct vt_driver_policy *pol = &d->pub.policy;
-	unsigned n = nout + nin;
-	struct plan p = { .layout = REF_DIRECT };
-
-	if (pol->use_indirect && ref_has(d, VIRTIO_F_INDIRECT_DESC) && vq->ntables && n >= 2) {
-		if (pol->mixed_indirect && nout >= 1 && n - 1 <= REF_IND_MAX)
-			p.layout = REF_MIXED;
-		else if (n <= REF_IND_MAX)
-			p.layout = REF_INDIRECT;
-	}
-	if (!vq->fault_done && plan_fault(d, vq, nout, nin, &p))
-		p.fault = true;
-	p.ndesc = layout_ndesc(p.layout, n);
-	return p;
 }
 
 /* Write table t: segment records rec[0..cnt) (linked), plus the nested
@@ -287,7 +208,7 @@ static unsigned write_table(struct ref_vq *vq, uint16_t t, uint16_t rec, unsigne
 {
 	unsigned total = cnt + (t2 != REF_NONE);
 	uint8_t *tab = ref_table_drv(vq, t);
-	struct virtq_desc *sh = &vq->table_shadow[(unsigned)t * REF_IND_MAX];
+	struct virtq_desc *sh = ref_table_shadow(vq, t);
 	for (unsigned k = 0; k < cnt; k++, rec = vq->seg_link[rec]) {
 		const struct ref_map *m = &vq->seg[rec].m;
 		bool more = k + 1 < total;
@@ -298,7 +219,7 @@ static unsigned write_table(struct ref_vq *vq, uint16_t t, uint16_t rec, unsigne
 	if (t2 != REF_NONE) {
 		/* DRV-2.7.5.3.1 broken on purpose: a table inside a table. */
 		const struct ref_map *m = &vq->seg[rec].m;
-		put_desc(ref_table_drv(vq, t2), &vq->table_shadow[(unsigned)t2 * REF_IND_MAX],
+		put_desc(ref_table_drv(vq, t2), ref_table_shadow(vq, t2),
 			 m->dev, m->len, m->write ? VIRTQ_DESC_F_WRITE : 0, 0);
 		put_desc(tab + 16u * cnt, &sh[cnt], ref_table_dev(vq, t2), 16,
 			 VIRTQ_DESC_F_INDIRECT, 0);
@@ -314,58 +235,12 @@ static uint16_t ind_flags(struct ref_driver *d)
 			  (d->pub.policy.indirect_write_flag ? VIRTQ_DESC_F_WRITE : 0));
 }
 
-/* Map the segments in chain order into their records; returns the first
- * record, or REF_NONE with *err set. */
-static uint16_t map_segments(struct ref_driver *d, struct ref_vq *vq, const struct plan *p,
-			     const struct vt_buf *out, unsigned nout, const struct vt_buf *in,
-			     unsigned nin, uint16_t t, uint16_t t2, uint64_t *in_bytes, int *err)
-{
-	unsigned n = nout + nin;
-	uint16_t d0 = vq->s.free_head;
-	uint16_t d1 = p->ndesc > 1 ? vq->s.free_next[d0] : REF_NONE;
-	uint16_t cur = d0, first = REF_NONE, prev = REF_NONE;
-	*in_bytes = 0;
-	for (unsigned j = 0; j < n; j++) {
-		bool w;
-		const struct vt_buf *b = seg_at(out, nout, in, nin, j, p->wfirst, &w);
-		uint16_t rec;
-		switch (p->layout) {
-		case REF_DIRECT:
-			rec = cur;
-			cur = vq->s.free_next[cur];
-			break;
-		case REF_INDIRECT:
-			rec = p->nested && j == n - 1 ? ref_table_seg(vq, t2, 0) : ref_table_seg(vq, t, j);
-			break;
-		case REF_MIXED:
-			rec = j == 0 ? d0 : ref_table_seg(vq, t, j - 1);
-			break;
-		default:
-			rec = j == n - 1 ? d1 : ref_table_seg(vq, t, j);
-			break;
-		}
-		int r = ref_seg_map(d, vq, rec, b, w);
-		if (r != 0) {
-			ref_seg_unmap(d, vq, first, 0);
-			*err = r;
-			return REF_NONE;
-		}
-		if (prev == REF_NONE)
-			first = rec;
-		else
-			vq->seg_link[prev] = rec;
-		prev = rec;
-		if (w)
-			*in_bytes += b->len;
-	}
-	ref_seg_seal(d, vq, first);
-	return first;
-}
-
 /* Write the ring's descriptors; returns the chain's last descriptor. */
-static uint16_t write_chain(struct ref_driver *d, struct ref_vq *vq, const struct plan *p,
-			    struct ref_req *req, unsigned n, uint16_t t, uint16_t t2)
+static uint16_t write_chain(struct ref_driver *d, struct ref_vq *vq, const struct ref_plan *p,
+			    struct ref_req *req)
 {
+	unsigned n = p->n;
+	uint16_t t = p->t, t2 = p->t2;
 	uint16_t d0 = vq->s.free_head, cur = d0, last = d0, first_w = REF_NONE;
 	uint16_t rec = req->seg;
 	struct virtq_desc *sh = vq->s.shadow;
@@ -447,81 +322,44 @@ static void alter_exposed(struct ref_vq *vq, uint16_t head)
 	struct virtq_desc *sh;
 	if (req->layout == REF_INDIRECT) {
 		dp = ref_table_drv(vq, req->table);
-		sh = &vq->table_shadow[(unsigned)req->table * REF_IND_MAX];
+		sh = ref_table_shadow(vq, req->table);
 	} else {
 		dp = desc_at(vq, head);
 		sh = &vq->s.shadow[head];
 	}
-	uint32_t len = vt_le32(sh->len);
-	len = len > 1 ? len - 1 : len + 1;
-	sh->len = vt_put_le32(len);
-	__atomic_store_n((uint32_t *)(dp + 8), sh->len, __ATOMIC_RELEASE);
-	vq->fault_done = true;
+	ref_alter_len(vq, dp, sh, vt_le32(sh->len));
 }
 
 int ref_split_add(struct ref_driver *d, unsigned q, const struct vt_buf *out, unsigned nout,
 		  const struct vt_buf *in, unsigned nin, void *token)
 {
 	struct ref_vq *vq = &d->vq[q];
-	unsigned n = nout + nin;
-	if (!vq->ready || vq->broken || n == 0)
-		return -1;
-
-	struct plan p = plan_request(d, vq, nout, nin);
-	uint16_t t = REF_NONE, t2 = REF_NONE;
-	if (p.layout != REF_DIRECT) {
-		t = ref_table_get(vq);
-		if (p.nested)
-			t2 = ref_table_get(vq);
-		if (t == REF_NONE || (p.nested && t2 == REF_NONE)) {
-			ref_table_put(vq, t);
-			ref_table_put(vq, t2);
-			t = t2 = REF_NONE;
-			if (p.fault)
-				return 1;
-			p.layout = REF_DIRECT;
-			p.ndesc = n;
-		}
-	}
+	struct ref_plan p;
+	int r = ref_plan(d, vq, out, nout, in, nin, true, split_fault, &p);
+	if (r != 0)
+		return r;
 	/* A chain never outgrows the queue (DRV-2.7.5.3.1). */
-	if (p.ndesc > vq->size || vq->num_free < p.ndesc) {
-		ref_table_put(vq, t);
-		ref_table_put(vq, t2);
-		return p.ndesc > vq->size ? -1 : 1;
-	}
-
-	int err = 0;
-	uint64_t in_bytes;
-	uint16_t first = map_segments(d, vq, &p, out, nout, in, nin, t, t2, &in_bytes, &err);
-	if (first == REF_NONE) {
-		ref_table_put(vq, t);
-		ref_table_put(vq, t2);
-		/* Nothing in flight to wait for: it never fits. */
-		return err > 0 && vq->outstanding == 0 ? -1 : err;
-	}
+	if (p.ndesc > vq->size || vq->num_free < p.ndesc)
+		return ref_plan_drop(vq, &p, p.ndesc > vq->size ? -1 : 1);
+	/* Direct segments are recorded at their descriptors, in chain order:
+	 * after the table's descriptor when INDIRECT comes with NEXT. */
+	p.rec = vq->s.free_head;
+	if (p.layout == REF_IND_NEXT)
+		p.rec = vq->s.free_next[p.rec];
+	r = ref_plan_map(d, vq, &p);
+	if (r != 0)
+		return r;
 
 	uint16_t head = vq->s.free_head;
-	struct ref_req *req = &vq->req[head];
-	req->token = token;
-	req->in_bytes = in_bytes;
-	req->nseg = (uint16_t)n;
-	req->ndesc = (uint16_t)p.ndesc;
-	req->table = t;
-	req->table2 = t2;
-	req->tn = 0;
-	req->seg = first;
-	req->layout = (uint8_t)p.layout;
-	req->ind_wflag = p.layout == REF_INDIRECT || p.layout == REF_MIXED
-				 ? d->pub.policy.indirect_write_flag : 0;
-	req->last = write_chain(d, vq, &p, req, n, t, t2);
-	req->busy = 1;
+	struct ref_req *req = ref_req_start(d, vq, head, &p, token);
+	req->last = write_chain(d, vq, &p, req);
 	vq->s.free_head = vq->s.free_next[req->last];
 	vq->num_free = (uint16_t)(vq->num_free - p.ndesc);
 
 	/* avail ring entry, then avail idx with release ordering so the
 	 * device sees the descriptors and the entry first (DRV-2.7.13.3.1). */
 	ref_st16(avail_ring_p(vq, vq->s.avail_idx % vq->size), head);
-	if (ref_fault(d, VT_DRV_FAULT_AVAIL_IDX_DECREMENT) && !vq->fault_done && vq->adds >= 3 &&
+	if (ref_fault_due(d, vq, VT_DRV_FAULT_AVAIL_IDX_DECREMENT) && vq->adds >= 3 &&
 	    vq->outstanding == 0) {
 		/* DRV-2.7.6.1 broken on purpose: idx one lower than what the
 		 * device already consumed; notify so it looks. */
@@ -534,14 +372,8 @@ int ref_split_add(struct ref_driver *d, unsigned q, const struct vt_buf *out, un
 		ref_st16_rel(avail_idx_p(vq), vq->s.avail_idx);
 		req->exposed = 1;
 	}
-	vq->outstanding++;
-	vq->adds++;
-	if (p.fault)
-		vq->fault_done = true;
-	if (ref_fault(d, VT_DRV_FAULT_ALTER_EXPOSED) && !vq->fault_done && req->exposed) {
-		ref_expose_now(d, q);
+	if (ref_req_added(d, q, &p, req))
 		alter_exposed(vq, head);
-	}
 	return 0;
 }
 
@@ -553,8 +385,7 @@ void ref_split_kick(struct ref_driver *d, unsigned q)
 	if (!vq->ready)
 		return;
 	uint16_t new_idx = vq->s.avail_idx, old_idx = vq->s.kicked_idx;
-	bool force = vq->force_notify;
-	vq->force_notify = false;
+	bool force = ref_take_force(vq);
 	if (new_idx == old_idx && !force)
 		return;
 	vq->s.kicked_idx = new_idx;
@@ -579,10 +410,7 @@ void ref_split_kick(struct ref_driver *d, unsigned q)
 		notify = vring_need_event(ref_ld16(avail_event_p(vq)), new_idx, old_idx);
 	else
 		notify = own_flags || flags != VIRTQ_USED_F_NO_NOTIFY;
-	if (ref_fault(d, VT_DRV_FAULT_SKIP_NOTIFY))
-		notify = false;         /* DRV-2.7.10.1 broken on purpose */
-	if (notify || force)
-		ref_notify(d, q, new_idx & 0x7fff, new_idx >> 15);
+	ref_kick_notify(d, q, notify, force, new_idx & 0x7fff, new_idx >> 15);
 }
 
 /* ---- collecting used buffers ----------------------------------------------- */
@@ -603,12 +431,6 @@ static const char *req_rule(struct ref_vq *vq, const struct ref_req *req, const 
 	return r != rule ? r : layout_rule(req, rule);
 }
 
-static int broken(struct ref_vq *vq)
-{
-	vq->broken = true;
-	return -1;
-}
-
 /* Did the device write into the descriptor table or an indirect table? */
 static int descs_changed(struct ref_vq *vq, uint16_t head, const struct ref_req *req,
 			 unsigned *where)
@@ -619,16 +441,9 @@ static int descs_changed(struct ref_vq *vq, uint16_t head, const struct ref_req 
 			*where = cur;
 			return 1;
 		}
-	if (req->table != REF_NONE &&
-	    memcmp(ref_table_drv(vq, req->table), &vq->table_shadow[(unsigned)req->table * REF_IND_MAX],
-		   16u * req->tn) != 0) {
-		*where = req->table;
-		return 2;
-	}
-	if (req->table2 != REF_NONE &&
-	    memcmp(ref_table_drv(vq, req->table2),
-		   &vq->table_shadow[(unsigned)req->table2 * REF_IND_MAX], 16) != 0) {
-		*where = req->table2;
+	uint16_t t = ref_tables_changed(vq, req);
+	if (t != REF_NONE) {
+		*where = t;
 		return 2;
 	}
 	return 0;
@@ -673,24 +488,14 @@ static int check_entry(struct ref_driver *d, unsigned q, uint16_t idx, uint32_t 
 					 "queue %u: used ring entry %u has id %u, not an outstanding head",
 					 q, vq->s.last_used, id);
 	}
-	if (len > req->in_bytes) {
-		snprintf(exp, sizeof(exp), "<= %llu", (unsigned long long)req->in_bytes);
-		snprintf(got, sizeof(got), "%u", len);
-		return ref_dev_violation(d, req_rule(vq, req, "DEV-2.7.8.2"), exp, got,
-					 "queue %u: used len %u for head %u exceeds its writable bytes",
-					 q, len, id);
-	}
+	if (len > req->in_bytes)
+		return ref_len_violation(d, q, req, req_rule(vq, req, "DEV-2.7.8.2"), "head", id, len,
+					 "");
 	/* Device-readable buffers and descriptors are the driver's: the
 	 * device writes neither (DEV-2.7.5.1). */
-	uint16_t s = ref_seg_changed(d, vq, req->seg);
-	if (s != REF_NONE) {
-		snprintf(got, sizeof(got), "bytes changed at 0x%llx",
-			 (unsigned long long)vq->seg[s].m.dev);
-		return ref_dev_violation(d, layout_rule(req, "DEV-2.7.5.1"), "unchanged", got,
-					 "queue %u: device-readable buffer of head %u (addr 0x%llx len %u) "
-					 "was written", q, id, (unsigned long long)vq->seg[s].m.dev,
-					 vq->seg[s].m.len);
-	}
+	int r = ref_check_readable(d, q, req, layout_rule(req, "DEV-2.7.5.1"), "head", id);
+	if (r != 0)
+		return r;
 	unsigned where = 0;
 	int which = descs_changed(vq, (uint16_t)id, req, &where);
 	if (which) {
@@ -713,16 +518,12 @@ int ref_split_get_used(struct ref_driver *d, unsigned q, void **token, uint32_t 
 	const uint8_t *e = used_elem(vq, vq->s.last_used % vq->size);
 	uint32_t id = ref_ld32(e), ulen = ref_ld32(e + 4);
 	if (check_entry(d, q, idx, id, ulen) != 0)
-		return broken(vq);
+		return ref_vq_broken(vq);
 
 	struct ref_req *req = &vq->req[id];
-	ref_seg_unmap(d, vq, req->seg, ulen);
 	vq->s.free_next[req->last] = vq->s.free_head;
 	vq->s.free_head = (uint16_t)id;
-	vq->num_free = (uint16_t)(vq->num_free + req->ndesc);
-	ref_req_free(d, vq, req);
-	vq->outstanding--;
-	vq->completed++;
+	ref_req_retire(d, vq, req, ulen);
 	vq->s.last_used++;
 	publish_used_event(d, vq);
 	arm(d, q);
