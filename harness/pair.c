@@ -80,7 +80,10 @@ static int alloc_slots(struct vt_pair *p, char *err, size_t errlen)
 {
 	const struct vt_pair_cfg *c = &p->cfg;
 	unsigned nreg = gmem_nregions(p->gm);
-	unsigned reg = c->buf_region < 0 ? nreg - 1 : (unsigned)c->buf_region;
+	unsigned reg = (unsigned)c->buf_region;
+	if (c->buf_region < 0)   /* the highest RAM that is not shared by construction */
+		for (reg = nreg - 1; reg > 0 && (gmem_region(p->gm, reg)->flags & GMEM_REGION_SHARED);)
+			reg--;
 
 	if (reg >= nreg) {
 		snprintf(err, errlen, "buffer region %d does not exist", c->buf_region);
@@ -162,6 +165,11 @@ int vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdi
 	}
 
 	gmem_layout_standard(&l, (uint64_t)p->cfg.ram_mb << 20, p->cfg.high_mem);
+	if (p->cfg.shared_region &&
+	    gmem_layout_add(&l, VT_PAIR_SHARED_GPA, VT_PAIR_SHARED_SIZE, GMEM_REGION_SHARED)) {
+		snprintf(err, errlen, "guest memory layout has no room for the shared region");
+		return -1;
+	}
 	p->gm = gmem_create(&l, p->cfg.secure);
 	if (!p->gm) {
 		snprintf(err, errlen, "guest memory: %s", strerror(errno));

@@ -24,6 +24,10 @@
 #include "verdict.h"
 #include "../drivers-under-test/driver.h"
 
+/* The shared-by-construction region (cfg.shared_region). */
+#define VT_PAIR_SHARED_GPA   (1ULL << 30)
+#define VT_PAIR_SHARED_SIZE  (4ULL << 20)
+
 struct vt_pair;
 
 struct vt_pair_cfg {
@@ -34,6 +38,10 @@ struct vt_pair_cfg {
 	unsigned iommu_aw;                  /* 0: no IOMMU model; else its aperture bits   */
 	unsigned dev_width;                 /* device DMA address width; 0: 64             */
 	bool high_mem;                      /* also RAM at 4 GiB, near 2^39 and 2^48       */
+	bool shared_region;                 /* a region shared by construction (4 MiB at
+					       1 GiB): a secure guest keeps its rings
+					       and bounce pool there, the only memory
+					       an external backend is given          */
 	int buf_region;                     /* region of the data buffers (-1: last)       */
 	bool threaded;                      /* device on its own thread                    */
 	bool checks_off;                    /* accessor invariant checks off (bench only)  */

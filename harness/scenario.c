@@ -48,6 +48,7 @@ void vt_cell_to_cfg(const struct vt_cell *cell, struct vt_pair_cfg *c)
 	c->iommu_aw = cell->iommu_aw;
 	c->dev_width = cell->dev_width;
 	c->high_mem = cell->high_mem;
+	c->shared_region = cell->shared_region;
 	c->buf_region = cell->buf_region;
 	c->threaded = cell->threaded;
 	if (cell->nseg_out)

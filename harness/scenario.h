@@ -34,7 +34,7 @@ struct vt_cell {
 	bool packed, indirect, event_idx, notif_data, ring_reset;
 	bool threaded;
 	bool mixed_indirect, indirect_write_flag, prefill, suppress;
-	bool secure, access_platform, high_mem;
+	bool secure, access_platform, high_mem, shared_region;
 	unsigned iommu_aw;       /* 0: no IOMMU                                        */
 	unsigned dev_width;      /* 0: 64                                              */
 	int buf_region;          /* data buffers' region (-1 last)                     */

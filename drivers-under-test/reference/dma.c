@@ -131,6 +131,19 @@ static void iova_unmap(struct ref_driver *d, uint32_t page, uint32_t npages)
 
 /* ---- setup ------------------------------------------------------------ */
 
+/* Where memory the device must reach lives: in a secure guest the first
+ * region that is shared by construction (the one an external backend is
+ * given), else low memory. */
+static unsigned shared_region(const struct ref_driver *d)
+{
+	const struct gmem *gm = d->pub.gm;
+	if (d->pub.policy.secure)
+		for (unsigned i = 0; i < gmem_nregions(gm); i++)
+			if (gmem_region(gm, i)->flags & GMEM_REGION_SHARED)
+				return i;
+	return 0;
+}
+
 static int pool_setup(struct ref_driver *d)
 {
 	struct ref_pool *p = &d->dma.pool;
@@ -143,7 +156,7 @@ static int pool_setup(struct ref_driver *d)
 	size = (size + PAGE_MASK) & ~PAGE_MASK;
 	if (size / REF_BOUNCE_GRANULE > UINT32_MAX)
 		size = (uint64_t)UINT32_MAX * REF_BOUNCE_GRANULE & ~PAGE_MASK;
-	uint64_t gpa = gmem_alloc(d->pub.gm, 0, size, PAGE);
+	uint64_t gpa = gmem_alloc(d->pub.gm, shared_region(d), size, PAGE);
 	if (gpa == GMEM_NOADDR)
 		return -1;
 	p->drv = gmem_drv(d->pub.gm, gpa, size);
@@ -299,7 +312,7 @@ int ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, un
 		need = PAGE;
 	if (c->cap < need) {
 		/* Own whole pages, so sharing never exposes a neighbour. */
-		uint64_t gpa = gmem_alloc(d->pub.gm, 0, need, PAGE);
+		uint64_t gpa = gmem_alloc(d->pub.gm, shared_region(d), need, PAGE);
 		if (gpa == GMEM_NOADDR)
 			return -1;
 		if (c->cap && d->pub.policy.secure)
