@@ -27,10 +27,10 @@ CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -I. \
 	      -MMD -MP -DVCTS_SRCDIR='"$(CURDIR)"'
-LDLIBS   := -lcunit -lpthread
+LDLIBS   := -lcunit -lpci -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c \
+LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c harness/qemu/*.c \
 		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c suites/*.c)
 LIB_SRC  := $(filter-out harness/vcts.c harness/bench.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

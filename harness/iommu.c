@@ -50,6 +50,9 @@ struct iommu {
 	struct iommu_fault *faults;
 	unsigned nfaults, cap;
 	uint64_t faults_dropped;   /* beyond MAX_FAULTS */
+	/* told about every unmap (a device IOTLB to keep coherent) */
+	void (*unmap_fn)(void *ctx, uint64_t iova, uint64_t len);
+	void *unmap_ctx;
 };
 
 static uint64_t next_id = 1;
@@ -325,6 +328,8 @@ int iommu_unmap(struct iommu *io, uint64_t iova, uint64_t len)
 	__atomic_fetch_sub(&io->mapped, n, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&io->generation, 1, __ATOMIC_RELAXED);
 	changed_locked(io, "unmap", iova, 0, len);
+	if (io->unmap_fn)
+		io->unmap_fn(io->unmap_ctx, iova, len);
 	return 0;
 }
 
@@ -342,6 +347,25 @@ uint64_t iommu_mapped_pages(const struct iommu *io)
 uint64_t iommu_generation(const struct iommu *io)
 {
 	return __atomic_load_n(&io->generation, __ATOMIC_RELAXED);
+}
+
+void iommu_set_unmap_listener(struct iommu *io, void (*fn)(void *ctx, uint64_t iova, uint64_t len),
+			      void *ctx)
+{
+	io->unmap_fn = fn;
+	io->unmap_ctx = fn ? ctx : NULL;
+}
+
+int iommu_lookup(struct iommu *io, uint64_t iova, uint64_t *gpa, unsigned *perm)
+{
+	if (!in_aperture(io, iova, 1))
+		return -1;
+	uint64_t e = pte_load(io, iova >> PG_SHIFT);
+	if (!e)
+		return -1;
+	*gpa = pte_pfn(e) << PG_SHIFT | (iova & PG_MASK);
+	*perm = (unsigned)(e & PTE_PERM);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -70,6 +70,16 @@ int iommu_translate(struct iommu *io, uint64_t iova, uint64_t len, unsigned perm
 int iommu_translate_who(struct iommu *io, uint64_t iova, uint64_t len, unsigned perm,
 			uint64_t *gpa, enum vt_who who);
 
+/* Without recording anything: the GPA of `iova` and the permission of
+ * its page.  Returns 0, or -1 when the page is unmapped or outside the
+ * aperture.  (For a device with its own IOTLB: answering its misses.) */
+int iommu_lookup(struct iommu *io, uint64_t iova, uint64_t *gpa, unsigned *perm);
+/* Call fn(ctx, iova, len) after every unmap, so a device that caches
+ * translations (a vhost-user backend's IOTLB) drops them before the
+ * IOVA can be reused.  One listener; fn NULL removes it. */
+void iommu_set_unmap_listener(struct iommu *io, void (*fn)(void *ctx, uint64_t iova, uint64_t len),
+			      void *ctx);
+
 /* Number of mapped pages; number of map/unmap operations so far. */
 uint64_t iommu_mapped_pages(const struct iommu *io);
 uint64_t iommu_generation(const struct iommu *io);
