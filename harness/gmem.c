@@ -15,6 +15,7 @@
  * its GPA, never silently allowed and never a crash.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -41,6 +42,7 @@ struct region {
 	uint8_t *dev_resv;       /* start of the device-view reservation */
 	uint8_t *meta;           /* one byte per page: META_SHARED | GMEM_LOG_* */
 	uint64_t bump;           /* next free GPA of the allocator */
+	uint64_t fd_off;         /* offset of the region in its fd */
 };
 
 struct gmem {
@@ -142,12 +144,14 @@ static int region_map(struct gmem *gm, struct region *r)
 	uint64_t npages = r->d.size >> GMEM_PAGE_SHIFT;
 	bool shared = region_always_shared(gm, r);
 
-	r->fd = memfd_create("vcts-gmem", MFD_CLOEXEC);
-	if (r->fd < 0)
-		return -1;
-	if (ftruncate(r->fd, (off_t)r->d.size) < 0)
-		return -1;
-	void *p = mmap(NULL, r->d.size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->fd < 0) {
+		r->fd = memfd_create("vcts-gmem", MFD_CLOEXEC);
+		if (r->fd < 0)
+			return -1;
+		if (ftruncate(r->fd, (off_t)r->d.size) < 0)
+			return -1;
+	}
+	void *p = mmap(NULL, r->d.size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, (off_t)r->fd_off);
 	if (p == MAP_FAILED)
 		return -1;
 	r->drv = p;
@@ -157,7 +161,7 @@ static int region_map(struct gmem *gm, struct region *r)
 		return -1;
 	r->dev_resv = p;
 	p = mmap(r->dev_resv + GMEM_PAGE_SIZE, r->d.size,
-		 shared ? PROT_READ | PROT_WRITE : PROT_NONE, MAP_SHARED | MAP_FIXED, r->fd, 0);
+		 shared ? PROT_READ | PROT_WRITE : PROT_NONE, MAP_SHARED | MAP_FIXED, r->fd, (off_t)r->fd_off);
 	if (p == MAP_FAILED)
 		return -1;
 	r->dev = p;
@@ -170,7 +174,8 @@ static int region_map(struct gmem *gm, struct region *r)
 	return 0;
 }
 
-struct gmem *gmem_create(const struct gmem_layout *l, bool secure)
+static struct gmem *create(const struct gmem_layout *l, bool secure, const int *fds,
+			   const uint64_t *offsets)
 {
 	if (!l || !layout_valid(l)) {
 		errno = EINVAL;
@@ -186,6 +191,17 @@ struct gmem *gmem_create(const struct gmem_layout *l, bool secure)
 	for (unsigned i = 0; i < l->nregions; i++) {
 		struct region *r = &gm->r[i];
 		r->d = l->region[i];
+		if (fds) {
+			r->fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+			r->fd_off = offsets ? offsets[i] : 0;
+			if (r->fd < 0 || (r->fd_off & PAGE_MASK)) {
+				int e = r->fd < 0 ? errno : EINVAL;
+				gm->n = i + 1;
+				gmem_destroy(gm);
+				errno = e;
+				return NULL;
+			}
+		}
 		r->end = r->d.gpa + r->d.size;
 		gm->n = i + 1;
 		if (region_map(gm, r) < 0) {
@@ -196,6 +212,17 @@ struct gmem *gmem_create(const struct gmem_layout *l, bool secure)
 		}
 	}
 	return gm;
+}
+
+struct gmem *gmem_create(const struct gmem_layout *l, bool secure)
+{
+	return create(l, secure, NULL, NULL);
+}
+
+struct gmem *gmem_create_from_fds(const struct gmem_layout *l, const int *fds,
+				  const uint64_t *offsets)
+{
+	return create(l, false, fds, offsets);
 }
 
 void gmem_destroy(struct gmem *gm)

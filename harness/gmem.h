@@ -68,6 +68,12 @@ struct gmem;
  * PROT_NONE) except in GMEM_REGION_SHARED regions.  Returns NULL with
  * errno set on failure. */
 struct gmem *gmem_create(const struct gmem_layout *l, bool secure);
+/* Guest memory someone else owns (a vhost-user front-end's memory table):
+ * region i is fds[i] from offsets[i] (page aligned; NULL: 0).  The fds are
+ * duplicated; the caller keeps its own.  Never secure: the owner shared
+ * all of it by handing it over. */
+struct gmem *gmem_create_from_fds(const struct gmem_layout *l, const int *fds,
+				  const uint64_t *offsets);
 void gmem_destroy(struct gmem *gm);
 
 bool gmem_secure(const struct gmem *gm);

@@ -588,6 +588,51 @@ static void test_destroy_leaves_nothing(void)
 	CU_ASSERT_EQUAL(count_maps(), maps);
 }
 
+/* Memory someone else owns: the region is their memfd at an offset; the
+ * driver view and the accessor both see their bytes, writes reach them. */
+static void test_from_fds(void)
+{
+	int fd = memfd_create("owner", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, 3 * GMEM_PAGE_SIZE) == 0);
+	uint8_t *own = mmap(NULL, 3 * GMEM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CU_ASSERT_FATAL(own != MAP_FAILED);
+	memset(own, 0x11, GMEM_PAGE_SIZE);
+	memcpy(own + GMEM_PAGE_SIZE, "owner-bytes", 11);
+
+	struct gmem_layout l;
+	gmem_layout_init(&l);
+	CU_ASSERT_FATAL(gmem_layout_add(&l, 0x7f0000000000ULL, 2 * GMEM_PAGE_SIZE, 0) == 0);
+	const int fds[] = { fd };
+	const uint64_t offs[] = { GMEM_PAGE_SIZE };
+	struct gmem *gm = gmem_create_from_fds(&l, fds, offs);
+	CU_ASSERT_FATAL(gm != NULL);
+	CU_ASSERT_FALSE(gmem_secure(gm));
+	CU_ASSERT_EQUAL(memcmp(gmem_drv(gm, 0x7f0000000000ULL, 11), "owner-bytes", 11), 0);
+
+	struct vt_verdict own_vd;
+	struct gmem_dev d;
+	char buf[11];
+	vt_verdict_init(&own_vd);
+	gmem_dev_init(&d, gm, NULL, 64, &own_vd);
+	CU_ASSERT_EQUAL(gmem_dev_read(&d, 0x7f0000000000ULL, buf, 11), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "owner-bytes", 11), 0);
+	CU_ASSERT_EQUAL(gmem_dev_write(&d, 0x7f0000000000ULL + 100, "x", 1), 0);
+	CU_ASSERT_EQUAL(own[GMEM_PAGE_SIZE + 100], 'x');
+	/* outside the region: not RAM, nothing copied */
+	CU_ASSERT_EQUAL(gmem_dev_read(&d, 0x7f0000000000ULL + 2 * GMEM_PAGE_SIZE, buf, 1), -1);
+	CU_ASSERT_TRUE(vt_verdict_has(&own_vd, "INV-not-ram"));
+	gmem_destroy(gm);
+
+	/* the owner's fd stays open: gmem kept a duplicate of its own */
+	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD) >= 0, 1);
+	/* an offset that is not page aligned is refused */
+	const uint64_t bad[] = { 100 };
+	CU_ASSERT_PTR_NULL(gmem_create_from_fds(&l, fds, bad));
+	munmap(own, 3 * GMEM_PAGE_SIZE);
+	close(fd);
+}
+
 int main(void)
 {
 	static const struct {
@@ -610,6 +655,7 @@ int main(void)
 		{ "backstop catches unchecked access", test_backstop },
 		{ "backstop leaves real crashes alone", test_backstop_real_crash },
 		{ "destroy leaves nothing behind", test_destroy_leaves_nothing },
+		{ "memory from another owner's fds", test_from_fds },
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
