@@ -31,7 +31,8 @@ LDLIBS   := -lcunit -lpci -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c harness/qemu/*.c \
-		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c suites/*.c)
+		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c \
+		       drivers-under-test/dpdk-virtio-user/*.c suites/*.c)
 LIB_SRC  := $(filter-out harness/vcts.c harness/bench.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard t/unit/*.c)

@@ -388,6 +388,19 @@ void vt_report_verdict(struct vt_verdict *vd)
 	note_dropped(&s);
 }
 
+void vt_implementation(const char *name, const char *version)
+{
+	struct vt_rec r;
+	if (!in_runner()) {
+		fprintf(stderr, "# implementation: %s %s\n", name, version ? version : "");
+		return;
+	}
+	rec_init(&r, VT_REC_IMPL);
+	copy(r.text, sizeof(r.text), name);
+	copy(r.got, sizeof(r.got), version);
+	send_rec(&r);
+}
+
 const char *vt_current_test_name(void)
 {
 	return cur.inst ? cur.inst->name : "";

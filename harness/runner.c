@@ -29,6 +29,7 @@
 #include "proc.h"
 #include "runner.h"
 #include "tap.h"
+#include "xfail.h"
 
 #define MAX_RECS         128    /* records kept per instance       */
 #define REAP_WAIT_MS     2000   /* bound on reaping a killed group */
@@ -583,7 +584,9 @@ static void report_comments(struct vt_tap *tap, const struct result *r)
 {
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct vt_rec *rec = &r->recs[i];
-		if (rec->kind == VT_REC_DIAG) {
+		if (rec->kind == VT_REC_IMPL) {
+			vt_tap_diag(tap, "implementation: %s %s", rec->text, rec->got);
+		} else if (rec->kind == VT_REC_DIAG) {
 			vt_tap_diag(tap, "%s", rec->text);
 		} else if (rec->kind == VT_REC_VIOL && !rec->judged) {
 			char extra[200] = "";
@@ -661,6 +664,51 @@ static enum vt_outcome judge(const struct result *r, const struct findings *fs, 
 	}
 }
 
+/* ---- known differences (xfail files) ---- */
+
+static const struct vt_rec *impl_record(const struct result *r)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->recs[i].kind == VT_REC_IMPL)
+			return &r->recs[i];
+	return NULL;
+}
+
+/* Does a record of the result name rule (at any severity)? */
+static bool cites(const struct result *r, const char *rule)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct vt_rec *rec = &r->recs[i];
+		if ((rec->kind == VT_REC_VIOL || rec->kind == VT_REC_FAIL) &&
+		    strcmp(rec->rule, rule) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A listed difference of the implementation the instance judged: its
+ * failure on the listed clause is expected (xfail), its pass is news
+ * (xpass, which fails the run). */
+static enum vt_outcome apply_xfail(const struct vt_instance *in, const struct result *r,
+				   enum vt_outcome o, char *detail, size_t dlen)
+{
+	const struct vt_rec *im = impl_record(r);
+	if (!im)
+		return o;
+	const struct vt_xfail *x = vt_xfail_match(in->name, im->text, im->got);
+	if (!x)
+		return o;
+	if (o == VT_PASS) {
+		snprintf(detail, dlen, "known issue gone: %.120s (%.150s)", x->reason, x->where);
+		return VT_XPASS;
+	}
+	if (o == VT_FAIL && cites(r, x->rule)) {
+		snprintf(detail, dlen, "xfail: %s", x->reason);
+		return VT_XFAIL;
+	}
+	return o;
+}
+
 /* "2 rules broken, 1 assertion failed" */
 static void summarize(const struct findings *fs, char *buf, size_t len)
 {
@@ -718,6 +766,7 @@ static enum vt_outcome report(struct vt_tap *tap, const struct vt_instance *in,
 		return VT_BROKEN;
 	}
 	enum vt_outcome o = judge(r, &fs, scale, detail, sizeof(detail), msg, sizeof(msg));
+	o = apply_xfail(in, r, o, detail, sizeof(detail));
 	report_comments(tap, r);
 	vt_tap_result(tap, o, in->name, detail);
 	if (o != VT_PASS && o != VT_SKIP)
@@ -802,6 +851,8 @@ static int run_selection(const struct selection *sel, const struct vt_run_opts *
 	vt_tap_diag(&tap, "pass %u, fail %u, skip %u, broken %u, timeout %u, crash %u",
 		    tally[VT_PASS], tally[VT_FAIL], tally[VT_SKIP], tally[VT_BROKEN],
 		    tally[VT_TIMEOUT], tally[VT_CRASH]);
+	if (tally[VT_XFAIL] || tally[VT_XPASS])
+		vt_tap_diag(&tap, "xfail %u, xpass %u", tally[VT_XFAIL], tally[VT_XPASS]);
 	return tap.failed ? VT_EXIT_FAIL : VT_EXIT_OK;
 }
 
@@ -816,6 +867,10 @@ int vt_run(const struct vt_suite *const *suites, const struct vt_run_opts *o)
 		o = &defaults;
 	FILE *out = o->out ? o->out : stdout;
 	if (vt_clause_load(o->spec_dir, err, sizeof(err))) {
+		fprintf(stderr, "vcts: %s\n", err);
+		return VT_EXIT_USAGE;
+	}
+	if (vt_xfail_load(o->spec_dir, err, sizeof(err))) {
 		fprintf(stderr, "vcts: %s\n", err);
 		return VT_EXIT_USAGE;
 	}

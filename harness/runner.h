@@ -69,6 +69,7 @@ enum vt_rec_kind {
 	VT_REC_SKIP,        /* final: skipped, text is the reason               */
 	VT_REC_BROKEN,      /* final: could not run, text is the reason         */
 	VT_REC_END,         /* final: the body returned; `passed` says how      */
+	VT_REC_IMPL,        /* the implementation judged: text, version in got    */
 };
 
 #define VT_REC_MAGIC 0x56545231u   /* "VTR1" */

@@ -63,6 +63,10 @@ void vt_cell_to_cfg(const struct vt_cell *cell, struct vt_pair_cfg *c)
 		c->buf_size = cell->buf_size;
 	if (cell->batch > c->depth)
 		c->depth = cell->batch;   /* the device holds chains: keep them coming */
+	c->target = cell->target;
+	c->open_target = cell->open_target;
+	if (cell->device_id)
+		c->device_id = cell->device_id;
 }
 
 static int io_and_reset(struct vt_pair *p, unsigned n)

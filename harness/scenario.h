@@ -46,6 +46,10 @@ struct vt_cell {
 	uint64_t dev_refuse, dev_require;
 	int drv_fault;           /* enum vt_drv_fault */
 	int dev_fault;           /* enum vt_dev_fault */
+	/* A device elsewhere (see struct vt_pair_cfg): passed through as is. */
+	const void *target;
+	struct vt_transport *(*open_target)(struct vt_pair *p, char *err, size_t errlen);
+	uint16_t device_id;      /* 0: the blk or echo device's                       */
 };
 
 /* Translate a cell into a pair configuration. */

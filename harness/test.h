@@ -74,6 +74,10 @@ void vt_assert_only_rule(struct vt_verdict *vd, const char *rule);
 /* Report the records of vd with the result without judging them. */
 void vt_report_verdict(struct vt_verdict *vd);
 
+/* The implementation the test judges and its version ("qemu", "7.2.22"):
+ * known differences listed for it (xfail files) apply to the result. */
+void vt_implementation(const char *name, const char *version);
+
 /* Per-test context available to bodies: nothing global beyond this. */
 const char *vt_current_test_name(void);
 

@@ -6,6 +6,8 @@
  *   vcts run  [--filter GLOB]... [--exclude GLOB]... [--timeout-scale X]
  *             [--progress] [--tap-version N]
  *   vcts clauses [--check] [ID...]
+ *   vcts pci [SLOT] | --image FILE | --qemu TARGET
+ *   vcts device --vhost-user SOCKET --type blk|net|fs [--filter GLOB]...
  *   vcts help [COMMAND] | --help | --version
  *
  * Errors are one line on stderr and exit status 2; a run that fails a
@@ -16,9 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "clause.h"
+#include "gmem.h"
+#include "pci_cmd.h"
 #include "runner.h"
 #include "test.h"
+#include "virtio.h"
+#include "transport/vhu_front.h"
+#include "../suites/suites.h"
 
 #ifndef VCTS_SRCDIR
 #define VCTS_SRCDIR "."
@@ -72,6 +81,17 @@ static const char clauses_usage[] =
 	"\n"
 	"  --check   only validate the registry and the catalogue's citations\n";
 
+static const char device_usage[] =
+	"usage: vcts device --vhost-user SOCKET --type blk|net|fs [--filter GLOB]...\n"
+	"                   [--exclude GLOB]... [--timeout-scale X] [--progress]\n"
+	"                   [--tap-version N]\n"
+	"\n"
+	"Judge a device someone else started: the vhost-user device tests, vcts\n"
+	"acting as the front-end (the VMM's role) over SOCKET.  TAP on stdout, exit\n"
+	"status as for run.  A blk or net backend must accept one connection per\n"
+	"test (qemu-storage-daemon and DPDK do); virtiofsd serves a single session,\n"
+	"so --type fs runs the one bring-up test.\n";
+
 static const char help_usage[] =
 	"usage: vcts help [COMMAND]\n"
 	"\n"
@@ -80,6 +100,7 @@ static const char help_usage[] =
 static int cmd_list(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
 static int cmd_clauses(int argc, char **argv);
+static int cmd_device(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -87,6 +108,10 @@ static const struct command commands[] = {
 	{ "run", "run test instances, TAP on stdout", run_usage, cmd_run },
 	{ "clauses", "show the clause registry and what the catalogue cites", clauses_usage,
 	  cmd_clauses },
+	{ "pci", "judge virtio PCI functions against 4.1, TAP on stdout", vt_pci_cmd_usage,
+	  vt_pci_cmd },
+	{ "device", "judge a vhost-user device someone else started", device_usage,
+	  cmd_device },
 	{ "help", "show the usage of a command", help_usage, cmd_help },
 };
 
@@ -364,6 +389,99 @@ static int cmd_clauses(int argc, char **argv)
 	if (!check)
 		print_cited();
 	return VT_EXIT_OK;
+}
+
+/* ---- device ---- */
+
+static uint16_t device_type(const char *name)
+{
+	if (strcmp(name, "blk") == 0)
+		return VIRTIO_ID_BLOCK;
+	if (strcmp(name, "net") == 0)
+		return VIRTIO_ID_NET;
+	if (strcmp(name, "fs") == 0)
+		return 26;     /* virtio-fs */
+	return 0;
+}
+
+/* Is SOCK a vhost-user backend at all?  A blk or net backend takes a new
+ * connection after this one; virtiofsd would end its only session, so it
+ * is not probed. */
+static int probe_socket(const char *sock, uint16_t id)
+{
+	struct stat st;
+	char err[320];
+	if (stat(sock, &st) < 0) {
+		fprintf(stderr, "vcts: device: %s: %s\n", sock, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "vcts: device: %s: not a unix socket\n", sock);
+		return -1;
+	}
+	if (id == 26)
+		return 0;
+	struct gmem_layout l;
+	gmem_layout_standard(&l, 1 << 20, false);
+	struct gmem *gm = gmem_create(&l, false);
+	struct vhu_front_opts o = { .path = sock, .sock = -1, .device_id = id, .gm = gm,
+				    .timeout_ms = 2000 };
+	struct vt_transport *t = gm ? vhu_front_open(&o, err, sizeof(err)) : NULL;
+	if (!t)
+		fprintf(stderr, "vcts: device: %s\n", gm ? err : "no guest memory");
+	else
+		t->ops->destroy(t);
+	gmem_destroy(gm);
+	return t ? 0 : -1;
+}
+
+static int cmd_device(int argc, char **argv)
+{
+	const char *filters[MAX_GLOBS], *excludes[MAX_GLOBS], *sock = NULL, *type = NULL;
+	struct vt_run_opts o = { .filters = filters, .excludes = excludes };
+	struct args a = { "device", argc, argv, 1 };
+
+	for (; a.i < argc; a.i++) {
+		const char *arg = argv[a.i], *val;
+		if (is_help(arg))
+			return show_help(a.cmd);
+		int r = selection_opt(&a, &o, filters, excludes);
+		if (r == 0 && (r = opt_value(&a, "--vhost-user", &val)) > 0)
+			sock = val;
+		else if (r == 0 && (r = opt_value(&a, "--type", &val)) > 0)
+			type = val;
+		else if (r == 0 && (r = opt_value(&a, "--timeout-scale", &val)) > 0 &&
+			 parse_scale(&a, val, &o.timeout_scale))
+			return VT_EXIT_USAGE;
+		else if (r == 0 && (r = opt_value(&a, "--tap-version", &val)) > 0 &&
+			 parse_tap_version(&a, val, &o.tap_version))
+			return VT_EXIT_USAGE;
+		else if (r == 0 && strcmp(arg, "--progress") == 0) {
+			o.progress = true;
+			r = 1;
+		}
+		if (r < 0)
+			return VT_EXIT_USAGE;
+		if (r == 0)
+			return usage_error(&a, arg[0] == '-' ? "unknown option" : "unexpected argument",
+					   arg);
+	}
+	if (!sock || !type) {
+		fprintf(stderr, "vcts: device: --vhost-user SOCKET and --type blk|net|fs are "
+				"required (see 'vcts help device')\n");
+		return VT_EXIT_USAGE;
+	}
+	uint16_t id = device_type(type);
+	if (!id)
+		return usage_error(&a, "--type wants blk, net or fs, not", type);
+	if (probe_socket(sock, id))
+		return VT_EXIT_USAGE;
+	const struct vt_suite *const *cat = vt_vhost_user_device_catalogue(id, sock);
+	if (!cat) {
+		fprintf(stderr, "vcts: device: out of memory\n");
+		return VT_EXIT_USAGE;
+	}
+	return vt_run(cat, &o);
 }
 
 static int cmd_help(int argc, char **argv)

@@ -7,6 +7,8 @@
 static const struct vt_workload *const workloads[] = {
 	&vt_workload_echo,
 	&vt_workload_blk,
+	&vt_workload_net,
+	&vt_workload_fs,
 	&vt_workload_rng,
 	&vt_workload_console,
 	NULL,

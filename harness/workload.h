@@ -59,6 +59,8 @@ unsigned vt_pair_split_segs(struct vt_buf *b, uint64_t gpa, uint32_t len, unsign
 
 extern const struct vt_workload vt_workload_echo;
 extern const struct vt_workload vt_workload_blk;
+extern const struct vt_workload vt_workload_net;
+extern const struct vt_workload vt_workload_fs;
 extern const struct vt_workload vt_workload_rng;
 extern const struct vt_workload vt_workload_console;
 

@@ -12,6 +12,8 @@ const struct vt_suite *const vt_suites[] = {
 	&vt_suite_split,
 	&vt_suite_packed,
 	&vt_suite_dma,
+	&vt_suite_qemu,
+	&vt_suite_vhost_user,
 	&vt_suite_mutant,
 	NULL,
 };

@@ -821,6 +821,21 @@ bool vt_device_queue_reset_done(struct vt_device *dev, unsigned q)
 	return r;
 }
 
+bool vt_device_queue_avail_state(struct vt_device *dev, unsigned q, uint16_t *next, bool *wrap)
+{
+	bool r = false;
+
+	lock(dev);
+	if (q < dev->nq && dev->vq[q].enabled) {
+		const struct vt_vq *vq = &dev->vq[q];
+		*next = vq->packed ? vq->next_avail : vq->last_avail;
+		*wrap = vq->packed ? vq->avail_wrap : false;
+		r = true;
+	}
+	unlock(dev);
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* Notifications and processing                                       */
 

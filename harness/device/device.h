@@ -115,6 +115,7 @@ struct vt_device_type {
 
 extern const struct vt_device_type vt_device_blk;
 extern const struct vt_device_type vt_device_echo;
+extern const struct vt_device_type vt_device_net;   /* net.c: rx 0, tx 1, mac */
 
 struct vt_device_opts {
 	const struct vt_device_type *type;
@@ -164,6 +165,13 @@ void     vt_device_queue_enable(struct vt_device *dev, unsigned q);
 bool     vt_device_queue_enabled(struct vt_device *dev, unsigned q);
 void     vt_device_queue_reset(struct vt_device *dev, unsigned q);
 bool     vt_device_queue_reset_done(struct vt_device *dev, unsigned q);
+/* Where the device stands in the available side of queue q: the next
+ * entry it will consume (split: avail ring index; packed: ring slot) and,
+ * for a packed ring, the driver wrap counter it expects there.  A
+ * vhost-user backend answers GET_VRING_BASE with it.  Returns false for
+ * a queue that does not exist or is not enabled. */
+bool     vt_device_queue_avail_state(struct vt_device *dev, unsigned q, uint16_t *next,
+				     bool *wrap);
 /* An available buffer notification: process queue q now. */
 void     vt_device_notify(struct vt_device *dev, unsigned q, uint32_t data);
 /* The same notification in two halves, for a transport that processes

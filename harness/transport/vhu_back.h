@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vhu_back.h - the vhost-user backend role: the checking device serves a
+ * vhost-user front-end (QEMU, DPDK virtio-user) over a unix socket and
+ * judges the driver behind it.
+ *
+ * The backend listens on a socket, accepts one front-end and serves its
+ * session on a thread of its own (poll() on the socket and the kick
+ * eventfds).  The front-end's messages become register operations of the
+ * device core (device/device.h):
+ *  - GET_FEATURES: the device's offer plus VHOST_USER_F_PROTOCOL_FEATURES;
+ *  - SET_FEATURES: vhost-user has no status register (the STATUS protocol
+ *    feature is not offered), so the backend plays the status writes a
+ *    VMM makes for its guest: ACKNOWLEDGE, DRIVER, the accepted features,
+ *    FEATURES_OK and a status read-back;
+ *  - the first ring started (SET_VRING_KICK, plus SET_VRING_ENABLE when
+ *    protocol features are negotiated): DRIVER_OK, as a VMM starts its
+ *    vhost device only once the guest set DRIVER_OK;
+ *  - a SET_FEATURES after FEATURES_OK, RESET_OWNER and RESET_DEVICE:
+ *    a device reset (status 0) first, as a VMM resets its device;
+ *  - SET_MEM_TABLE: the regions become guest memory (gmem) through their
+ *    fds; each region's user address is kept to translate the ring
+ *    addresses of SET_VRING_ADDR (front-end user addresses) to GPAs;
+ *  - SET_VRING_NUM / BASE / ADDR / KICK / CALL / ENABLE: queue_set and
+ *    queue_enable; a kick is an available buffer notification; the
+ *    device's used buffer notifications write the call eventfd;
+ *  - GET_VRING_BASE stops the ring and returns where the device stands;
+ *  - GET_CONFIG / SET_CONFIG: the configuration space.
+ * Every read has a deadline.  A front-end that disconnects ends the
+ * session cleanly; a malformed or unexpected message ends it with a
+ * one-line reason (vhu_back_status().error).  Rules the driver breaks are
+ * recorded by the device in the verdict given at start.
+ *
+ * Only fresh rings are served: a SET_VRING_BASE that resumes a ring
+ * somewhere other than its initial state ends the session with a reason.
+ */
+#ifndef VCTS_VHU_BACK_H
+#define VCTS_VHU_BACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../device/device.h"
+
+struct vhu_back_opts {
+	const struct vt_device_type *type;
+	uint64_t offer;               /* device-independent features offered */
+	uint16_t queue_size_max;      /* 0: 256                              */
+	unsigned msg_timeout_ms;      /* deadline of every read; 0: 2000     */
+	unsigned accept_timeout_ms;   /* wait for the front-end; 0: 20000    */
+	struct vt_verdict *vd;        /* driver violations go here           */
+};
+
+struct vhu_back_status {
+	bool connected;               /* a front-end was accepted            */
+	bool ended;                   /* the session is over                 */
+	bool error;                   /* ...and not by a clean disconnect    */
+	bool driver_ok;               /* the device went live                */
+	char why[192];                /* how it ended                        */
+	uint64_t negotiated;          /* device features negotiated          */
+	uint64_t protocol;            /* protocol features negotiated        */
+	uint64_t messages;            /* front-end messages served           */
+	uint64_t kicks, calls;        /* notifications each way              */
+	uint64_t requests;            /* chains the device served            */
+};
+
+struct vhu_back;
+
+/* Listen on `path` and serve the first front-end that connects, on a new
+ * thread.  Returns NULL with a one-line reason in err. */
+struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o, char *err,
+				size_t errlen);
+/* A snapshot of the session, safe while it runs. */
+void vhu_back_status(struct vhu_back *b, struct vhu_back_status *st);
+/* The device served (for introspection after the session). */
+struct vt_device *vhu_back_device(struct vhu_back *b);
+/* End the session, join the thread, free the device and guest memory,
+ * remove the socket. */
+void vhu_back_stop(struct vhu_back *b);
+
+#endif
