@@ -22,7 +22,9 @@
  *   secure-shared-only   a secure guest gives the backend only the memfd
  *                        of its shared region
  *   backend-dies         a backend killed mid-test is a verdict, not a hang
- *   hostile-*            the reference driver breaking one rule on purpose;
+ *   hostile-*            the reference driver breaking one rule on purpose
+ *                        (hostile-outside-memory: buffers in a region the
+ *                        front-end never put in SET_MEM_TABLE);
  *                        verdict reject (a reset brings the device back on
  *                        the same connection), wedged (it does not) or
  *                        crash (the backend process died)
@@ -40,7 +42,9 @@
 #include "common.h"
 #include "suites.h"
 
+#ifndef VIRTIO_ID_FS
 #define VIRTIO_ID_FS          26
+#endif
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define NET_RXQ               0
 #define NET_TXQ               1
@@ -331,9 +335,9 @@ static void unoffered_bit(const struct vt_variant *v)
 /* ---- rings ------------------------------------------------------------- */
 
 /* With the protocol-features bit acked rings start disabled: a backend
- * must not consume from a ring that never got SET_VRING_ENABLE, the way a
- * device consumes nothing before the driver makes the queue live
- * (DEV-2.1.2).  Then the same rings enabled must work. */
+ * must not consume from a ring that never got SET_VRING_ENABLE (the
+ * vhost-user protocol's rule, INV-vhost-user-ring-enable; the virtio
+ * analogue is DEV-2.1.2).  Then the same rings enabled must work. */
 static void ring_enable(const struct vt_variant *v)
 {
 	const struct vcase *vc = vcase_of(v);
@@ -362,7 +366,7 @@ static void ring_enable(const struct vt_variant *v)
 	for (unsigned q = 0; q < VT_MAX_QUEUES; q++)
 		consumed += info(&p)->last_vring_base[q] & 0x7fff;
 	if (consumed)
-		vt_violation(&judged, "DEV-2.1.2", VT_WHO_DEVICE, "nothing consumed",
+		vt_violation(&judged, "INV-vhost-user-ring-enable", VT_WHO_DEVICE, "nothing consumed",
 			     "buffers used", "the backend consumed %u available buffers from rings "
 			     "that never received SET_VRING_ENABLE (protocol features negotiated)",
 			     consumed);
@@ -688,6 +692,14 @@ static void hostile(const struct vt_variant *v)
 	vt_report_verdict(&phase1);
 	vt_verdict_reset(&vd);
 
+	if (!conn && x.started) {
+		/* a backend that gave up may be on its way out: let it go */
+		vt_proc_wait(&x.b.proc, QUIET_MS);
+		char tail[160];
+		vt_proc_log_tail(&x.b.proc, tail, sizeof(tail));
+		if (tail[0])
+			vt_diag("the backend said: %s", tail);
+	}
 	bool running = x.tg.kind == VT_BACKEND_SOCKET || vt_backend_running(&x.b);
 	if (!running) {
 		char d[200];
@@ -777,6 +789,12 @@ static const struct vt_variant hostile_indirect_next[] = {
 static const struct vt_variant hostile_avail_decrement[] = {
 	HOSTILE("split", VT_DRV_FAULT_AVAIL_IDX_DECREMENT, .depth = 2),
 };
+static const struct vt_variant hostile_writable_first[] = {
+	HOSTILE("split", VT_DRV_FAULT_WRITABLE_FIRST, .depth = 1),
+};
+static const struct vt_variant hostile_misaligned[] = {
+	HOSTILE("split", VT_DRV_FAULT_MISALIGNED_RING, .depth = 1),
+};
 static const struct vt_variant hostile_outside_memory[] = {
 	B("qsd", QSD, .withhold_buffers = true, .cell = { .nreq = 4, .depth = 1 }),
 	B("dpdk", DPDK, .withhold_buffers = true, .cell = { .nreq = 4, .depth = 1 }),
@@ -792,7 +810,7 @@ static const struct vt_test tests[] = {
 	T("offer", "DEV-2.2.2 DEV-6.2", offer, all_backends, DPDK_TIMEOUT_MS),
 	T("acked-subset", "DEV-2.2.2 DRV-2.2.1", acked_subset, all_backends, DPDK_TIMEOUT_MS),
 	T("unoffered-bit", "DEV-2.2.2", unoffered_bit, all_backends, DPDK_TIMEOUT_MS),
-	T("ring-enable", "DEV-2.1.2", ring_enable, all_backends, DPDK_TIMEOUT_MS),
+	T("ring-enable", "INV-vhost-user-ring-enable", ring_enable, all_backends, DPDK_TIMEOUT_MS),
 	T("ring-split", "DEV-2.7.5.1 DEV-2.7.5.3.2 DEV-2.7.7.2 DEV-2.7.8.2 INV-data-integrity",
 	  ring, split_rings, DPDK_TIMEOUT_MS),
 	T("ring-packed", "DEV-2.8.12 DEV-2.8.15 DEV-2.8.18 INV-data-integrity", ring,
@@ -815,6 +833,10 @@ static const struct vt_test tests[] = {
 	  hostile_indirect_next, DPDK_TIMEOUT_MS),
 	T("hostile-avail-decrement", "DRV-2.7.6.1 DEV-2.4.1 INV-transport", hostile,
 	  hostile_avail_decrement, DPDK_TIMEOUT_MS),
+	T("hostile-writable-first", "DRV-2.7.4.2 DEV-2.4.1 INV-transport", hostile,
+	  hostile_writable_first, DPDK_TIMEOUT_MS),
+	T("hostile-misaligned-ring", "DRV-2.7.1 DEV-2.4.1 INV-transport", hostile,
+	  hostile_misaligned, DPDK_TIMEOUT_MS),
 	T("hostile-outside-memory", "INV-not-ram DEV-2.4.1 INV-transport", hostile,
 	  hostile_outside_memory, DPDK_TIMEOUT_MS),
 };

@@ -12,6 +12,8 @@
 
 #define STOP_GRACE_MS 3000
 
+static unsigned started;
+
 /* Look for an executable in PATH. */
 static bool in_path(const char *name)
 {
@@ -43,6 +45,9 @@ int dpdk_vu_start(struct dpdk_vu *d, const struct dpdk_vu_opts *o, char *err, si
 	char vdev[384];
 
 	memset(d, 0, sizeof(*d));
+	snprintf(d->prefix, sizeof(d->prefix), "vcts-%ld-%u", (long)getpid(), started++);
+	char prefix_opt[64];
+	snprintf(prefix_opt, sizeof(prefix_opt), "--file-prefix=%s", d->prefix);
 	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,queues=1,server=0%s%s", o->sock,
 		 o->packed ? ",packed_vq=1" : "", o->in_order ? ",in_order=1" : ",in_order=0");
 	char *const argv[] = {
@@ -50,8 +55,9 @@ int dpdk_vu_start(struct dpdk_vu *d, const struct dpdk_vu_opts *o, char *err, si
 		"-v",                       /* the EAL banner names the version   */
 		"-l", "0-1",
 		"--no-huge", "-m", "512",
-		"--in-memory",              /* memfd-backed memory: shareable     */
+		"--no-shconf",              /* memfd-backed memory: shareable     */
 		"--no-pci",
+		prefix_opt,                 /* a runtime directory of its own     */
 		"--vdev", vdev,
 		"--",
 		"--total-num-mbufs=16384",
@@ -61,6 +67,23 @@ int dpdk_vu_start(struct dpdk_vu *d, const struct dpdk_vu_opts *o, char *err, si
 		NULL,
 	};
 	return vt_proc_spawn(&d->proc, argv, NULL, err, errlen);
+}
+
+/* The EAL creates an empty runtime directory even without a shared
+ * configuration; remove ours (never the shared parent: another DPDK may be
+ * starting in it). */
+static void remove_runtime_dir(const struct dpdk_vu *d)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char dir[512];
+
+	if (!d->prefix[0])
+		return;
+	if (getuid() == 0 || !xdg)
+		snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", d->prefix);
+	else
+		snprintf(dir, sizeof(dir), "%s/dpdk/%s", xdg, d->prefix);
+	rmdir(dir);
 }
 
 bool dpdk_vu_exited(struct dpdk_vu *d)
@@ -96,4 +119,5 @@ void dpdk_vu_stop(struct dpdk_vu *d)
 	dpdk_vu_version(d);
 	if (d->proc.pid)
 		vt_proc_stop(&d->proc, STOP_GRACE_MS);
+	remove_runtime_dir(d);
 }

@@ -12,9 +12,13 @@
  *
  * Memory: the backend can map only fd-backed memory.  With --no-huge,
  * DPDK 22.11 backs its memory with a memfd only when it runs without a
- * shared configuration (--in-memory, which implies --no-shconf); plain
- * --no-huge memory is anonymous and virtio-user cannot send it.  So the
- * EAL runs with --no-huge --in-memory -m 512 --no-pci.
+ * shared configuration (--no-shconf); plain --no-huge memory is
+ * anonymous and virtio-user cannot send it.  (--in-memory would imply
+ * --no-shconf too, but --no-huge implies --legacy-mem, which 22.11 refuses
+ * together with --in-memory.)  So the EAL runs with --no-huge --no-shconf
+ * -m 512 --no-pci.  The EAL still creates an empty runtime directory
+ * (/var/run/dpdk/PREFIX as root, else $XDG_RUNTIME_DIR/dpdk/PREFIX): each
+ * run has its own --file-prefix, and that directory is removed on stop.
  */
 #ifndef VCTS_DPDK_VIRTIO_USER_H
 #define VCTS_DPDK_VIRTIO_USER_H
@@ -34,6 +38,7 @@ struct dpdk_vu_opts {
 
 struct dpdk_vu {
 	struct vt_proc proc;
+	char prefix[48];          /* --file-prefix: its EAL runtime directory */
 	char version[32];         /* "22.11.11", from the EAL banner        */
 };
 

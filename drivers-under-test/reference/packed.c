@@ -390,14 +390,15 @@ static int check_used(struct ref_driver *d, unsigned q, uint16_t id, uint16_t fl
 	}
 	struct ref_req *req = &vq->req[id];
 	bool wflag = flags & VIRTQ_DESC_F_WRITE;
-	if (len > req->in_bytes)
+	if (wflag && len > req->in_bytes)
 		return ref_len_violation(d, q, req, ref_vq_rule(vq, "DEV-2.8.15"), "buffer id", id,
-					 len, wflag ? "" : " without WRITE");
+					 len, "");
 	if (!wflag && len)
-		/* len is reserved without WRITE: worth a note, not a failure. */
-		vt_advice(d->pub.vd, "DEV-2.8.15", VT_WHO_DEVICE,
-			  "queue %u: used descriptor for id %u has len %u but no WRITE flag",
-			  q, id, len);
+		/* Without WRITE the len field is reserved (2.8, descriptive text):
+		 * a note, not a failure.  Drivers in the field read it anyway. */
+		vt_advice(d->pub.vd, "INV-packed-write-flag", VT_WHO_DEVICE,
+			  "queue %u: used descriptor for id %u has len %u but no WRITE flag%s",
+			  q, id, len, len > req->in_bytes ? " (more than the buffer holds)" : "");
 	int r = ref_check_readable(d, q, req, "DEV-2.8.15", "id", id);
 	if (r != 0)
 		return r;
@@ -424,7 +425,9 @@ int ref_packed_get_used(struct ref_driver *d, unsigned q, void **token, uint32_t
 	if (check_used(d, q, id, flags, ulen) != 0)
 		return ref_vq_broken(vq);
 	struct ref_req *req = &vq->req[id];
-	uint32_t written = (flags & VIRTQ_DESC_F_WRITE) ? ulen : 0;
+	/* Like the drivers in the field, take len as the bytes written even
+	 * without WRITE, as long as the buffer can hold them. */
+	uint32_t written = ulen <= req->in_bytes ? ulen : 0;
 	vq->p.slot_flags[slot] = flags;
 	/* Skip the rest of the list: one used descriptor stands for it. */
 	unsigned next = slot + req->ndesc;

@@ -67,7 +67,6 @@ struct front {
 	bool death_reported;
 	uint8_t status;
 	uint32_t drv_features[2];
-	bool features_ok;        /* SET_FEATURES accepted since reset        */
 	bool ap;                 /* ACCESS_PLATFORM negotiated               */
 	bool proto;              /* protocol features negotiated (bit 30)    */
 	uint8_t config[VHU_CONFIG_MAX];
@@ -562,7 +561,6 @@ static bool features_ok(struct front *f)
 		refused(f, "SET_MEM_TABLE", 0);
 		return false;
 	}
-	f->features_ok = true;
 	return true;
 }
 
@@ -591,7 +589,7 @@ static void device_reset(struct front *f)
 		memset(&q->cfg, 0, sizeof(q->cfg));
 	}
 	f->drv_features[0] = f->drv_features[1] = 0;
-	f->features_ok = false;
+	f->info.acked = 0;
 	f->ap = false;
 	f->status = 0;
 }
