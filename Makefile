@@ -79,8 +79,9 @@ conformance: deps all
 	@mkdir -p reports
 	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/conformance.sh reports
 
-bench: deps $(BENCH)
+bench: deps all
 	$(BENCH)
+	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/bench-qtest.sh
 
 clean:
 	rm -rf build build-san
