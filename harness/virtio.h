@@ -143,6 +143,19 @@ static inline uint16_t vt_put_le16(uint16_t v) { return htole16(v); }
 static inline uint32_t vt_put_le32(uint32_t v) { return htole32(v); }
 static inline uint64_t vt_put_le64(uint64_t v) { return htole64(v); }
 
+/* virtio-net (5.1) ------------------------------------------------------ */
+#define VIRTIO_NET_F_CSUM              0
+#define VIRTIO_NET_F_MAC               5
+#define VIRTIO_NET_F_HOST_TSO4         11
+#define VIRTIO_NET_F_HOST_TSO6         12
+#define VIRTIO_NET_F_HOST_UFO          14
+#define VIRTIO_NET_F_MRG_RXBUF         15
+#define VIRTIO_NET_F_STATUS            16
+#define VIRTIO_NET_F_HOST_USO          56
+#define VIRTIO_NET_HDR_LEN             12   /* struct virtio_net_hdr with VERSION_1 */
+#define VIRTIO_NET_RXQ                 0
+#define VIRTIO_NET_TXQ                 1
+
 /* virtio-blk (5.2) ----------------------------------------------------- */
 #define VIRTIO_BLK_F_SIZE_MAX          1
 #define VIRTIO_BLK_F_SEG_MAX           2

@@ -25,7 +25,6 @@
 #define ETH_HLEN         14
 #define ETH_TYPE_VCTS    0x88b5 /* IEEE local experimental ethertype        */
 #define NET_MIN_FRAME    (ETH_HLEN + 8)
-#define VIRTIO_NET_F_MRG_RXBUF 15
 
 struct virtio_net_hdr {
 	uint8_t flags;

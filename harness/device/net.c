@@ -29,13 +29,7 @@
 #define NET_CFG_SIZE        8           /* mac[6], status le16 */
 #define NET_HDR_LEN         12          /* with VERSION_1 (5.1.6) */
 #define NET_HDR_LEN_LEGACY  10
-#define NET_F_CSUM          0
-#define NET_F_MAC           5
-#define NET_F_STATUS        16
-#define NET_F_HOST_TSO4     11
-#define NET_F_HOST_TSO6     12
-#define NET_F_HOST_UFO      14
-#define NET_F_HOST_USO      56
+
 #define NET_FRAME_LEN       60          /* minimum Ethernet frame, no FCS */
 #define NET_ETHERTYPE       0x88b5      /* IEEE local experimental */
 
@@ -92,13 +86,13 @@ static void check_tx_hdr(struct vt_device *dev, const struct vt_chain *c)
 	}
 	if (vt_chain_read(dev, c, 0, h, hl))
 		return;
-	if (h[0] && !has(dev, NET_F_CSUM)) {
+	if (h[0] && !has(dev, VIRTIO_NET_F_CSUM)) {
 		snprintf(got, sizeof(got), "flags 0x%02x", h[0]);
 		vt_violation(vd, "DRV-5.1.9.2.1", VT_WHO_DRIVER, "flags 0", got,
 			     "transmit header flags set without VIRTIO_NET_F_CSUM negotiated");
 	}
-	if (h[1] && !has(dev, NET_F_HOST_TSO4) && !has(dev, NET_F_HOST_TSO6) &&
-	    !has(dev, NET_F_HOST_UFO) && !has(dev, NET_F_HOST_USO)) {
+	if (h[1] && !has(dev, VIRTIO_NET_F_HOST_TSO4) && !has(dev, VIRTIO_NET_F_HOST_TSO6) &&
+	    !has(dev, VIRTIO_NET_F_HOST_UFO) && !has(dev, VIRTIO_NET_F_HOST_USO)) {
 		snprintf(got, sizeof(got), "gso_type 0x%02x", h[1]);
 		vt_violation(vd, "DRV-5.1.9.2.1", VT_WHO_DRIVER, "GSO_NONE", got,
 			     "transmit header gso_type set without a host GSO feature negotiated");
@@ -119,10 +113,18 @@ static uint32_t fill_rx(struct vt_device *dev, struct net_state *s, const struct
 	char got[32];
 
 	if (c->in_len < hl) {
+		/* a MUST with MRG_RXBUF; without it the rule is a SHOULD
+		 * (buffers of at least 1526 bytes), so only advice */
 		snprintf(got, sizeof(got), "%llu bytes", (unsigned long long)c->in_len);
-		vt_violation(vt_device_verdict(dev), "DRV-5.1.9.3.1", VT_WHO_DRIVER,
-			     "room for a virtio_net_hdr", got,
-			     "receive buffer %u cannot hold the %u-byte virtio_net_hdr", c->head, hl);
+		if (vt_device_negotiated(dev) & VT_BIT(VIRTIO_NET_F_MRG_RXBUF))
+			vt_violation(vt_device_verdict(dev), "DRV-5.1.9.3.1", VT_WHO_DRIVER,
+				     "room for a virtio_net_hdr", got,
+				     "receive buffer %u cannot hold the %u-byte virtio_net_hdr",
+				     c->head, hl);
+		else
+			vt_advice(vt_device_verdict(dev), "DRV-5.1.9.3.1", VT_WHO_DRIVER,
+				  "receive buffer %u cannot hold the %u-byte virtio_net_hdr",
+				  c->head, hl);
 		return 0;
 	}
 	if (hl == NET_HDR_LEN)
@@ -160,14 +162,14 @@ static int net_handle(struct vt_device *dev, unsigned q, const struct vt_chain *
 static int net_config_field_feature(unsigned offset, unsigned width)
 {
 	(void)width;
-	return offset >= 6 ? NET_F_STATUS : NET_F_MAC;
+	return offset >= 6 ? VIRTIO_NET_F_STATUS : VIRTIO_NET_F_MAC;
 }
 
 const struct vt_device_type vt_device_net = {
 	.name = "net",
 	.device_id = VIRTIO_ID_NET,
 	.num_queues = 2,
-	.features = VT_BIT(NET_F_MAC),
+	.features = VT_BIT(VIRTIO_NET_F_MAC),
 	.config_size = NET_CFG_SIZE,
 	.init = net_init,
 	.fini = net_fini,
