@@ -59,54 +59,70 @@ static const struct vt_qemu_target *need_qemu(const struct vt_variant *v)
 	return tg;
 }
 
-static void need_workload(const struct vt_qemu_target *tg)
+/* The cell of a target with a workload for its device type. */
+static const struct vt_qemu_target *workload_cell(const struct vt_variant *v,
+						  struct vt_cell *cell)
 {
+	const struct vt_qemu_target *tg = need_qemu(v);
 	if (!vt_workload_find(tg->device_id))
 		vt_skip("no workload for %s (device type %u) yet", tg->device, tg->device_id);
-}
-
-static void target_cell(const struct vt_variant *v, const struct vt_qemu_target *tg,
-			struct vt_cell *cell)
-{
 	*cell = ((const struct qcase *)v->data)->cell;
 	cell->target = tg;
 	cell->open_target = vt_qtest_open;
 	cell->device_id = tg->device_id;
+	return tg;
 }
+
+/* One instance without a workload: the target, the pair on it and what
+ * it found. */
+struct qrun {
+	const struct vt_qemu_target *tg;
+	struct vt_pair p;
+	struct vt_verdict vd;
+};
 
 /* A pair with no workload: guest memory, QEMU over qtest, the reference
  * driver (for tests that do no I/O, and devices without a workload). */
-static void bare_open(struct vt_pair *p, const struct vt_qemu_target *tg, uint64_t features,
-		      enum vt_drv_fault fault, struct vt_verdict *vd)
+static void bare_open(struct qrun *r, const struct vt_variant *v, uint64_t features,
+		      enum vt_drv_fault fault)
 {
+	struct vt_pair *p = &r->p;
 	struct gmem_layout l;
 	char err[256];
 
+	r->tg = need_qemu(v);
 	memset(p, 0, sizeof(*p));
-	vt_verdict_init(vd);
+	vt_verdict_init(&r->vd);
 	vt_pair_cfg_default(&p->cfg);
-	p->cfg.target = tg;
+	p->cfg.target = r->tg;
 	p->cfg.open_target = vt_qtest_open;
-	p->cfg.device_id = tg->device_id;
-	p->cfg.drv.device_id = tg->device_id;
+	p->cfg.device_id = r->tg->device_id;
+	p->cfg.drv.device_id = r->tg->device_id;
 	p->cfg.drv.features = features | VT_BIT(VIRTIO_F_VERSION_1);
 	p->cfg.drv.dma = VT_DMA_DIRECT;
 	p->cfg.drv.fault = fault;
-	p->vd = vd;
+	p->vd = &r->vd;
 	gmem_layout_standard(&l, LOW_RAM, false);
 	p->gm = gmem_create(&l, false);
 	if (!p->gm)
 		vt_broken("guest memory could not be created");
-	gmem_dev_init(&p->dma, p->gm, NULL, 64, vd);
+	gmem_dev_init(&p->dma, p->gm, NULL, 64, &r->vd);
 	p->t = vt_qtest_open(p, err, sizeof(err));
 	if (p->t)
-		p->drv = vt_ref_driver_create(&p->cfg.drv, p->t, p->gm, NULL, vd);
+		p->drv = vt_ref_driver_create(&p->cfg.drv, p->t, p->gm, NULL, &r->vd);
 	if (!p->drv) {
 		if (p->t)
 			snprintf(err, sizeof(err), "the reference driver could not be created");
 		vt_pair_close(p);
 		vt_broken("%s", err);
 	}
+}
+
+/* QEMU gone, then the verdict of the instance. */
+static void bare_judge(struct qrun *r)
+{
+	vt_pair_close(&r->p);
+	vt_assert_clean(&r->vd);
 }
 
 static void show_startup(struct vt_pair *p)
@@ -119,42 +135,38 @@ static void show_startup(struct vt_pair *p)
 
 static void pci_capabilities(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
-	struct vt_pair p;
-	struct vt_verdict vd;
+	struct qrun r;
 	struct vt_pci_image img;
 	struct vt_qemu_pci_view view;
 	struct vt_pci_summary sum = { 0 };
 
-	bare_open(&p, tg, 0, VT_DRV_FAULT_NONE, &vd);
-	show_startup(&p);
-	if (vt_qemu_pci_image(p.t, &img, &view))
-		vt_violation(&vd, "INV-transport", VT_WHO_DEVICE, "an answer", "none",
+	bare_open(&r, v, 0, VT_DRV_FAULT_NONE);
+	show_startup(&r.p);
+	if (vt_qemu_pci_image(r.p.t, &img, &view))
+		vt_violation(&r.vd, "INV-transport", VT_WHO_DEVICE, "an answer", "none",
 			     "the function stopped answering while its image was read");
 	else
-		vt_pci_check(&img, &vd, &sum);
+		vt_pci_check(&img, &r.vd, &sum);
 	vt_diag("%u capabilities (%u virtio), %u queues' notify offsets checked, access window %s",
 		sum.ncaps, sum.nvcaps, sum.queues_checked, sum.window_checked ? "checked" : "not used");
 	CU_ASSERT_TRUE(sum.virtio);
-	CU_ASSERT_EQUAL(sum.virtio_type, tg->device_id);
+	CU_ASSERT_EQUAL(sum.virtio_type, r.tg->device_id);
 	CU_ASSERT_TRUE(sum.queues_checked > 0);
 	CU_ASSERT_TRUE(sum.window_checked);
-	vt_pair_close(&p);
-	vt_assert_clean(&vd);
+	bare_judge(&r);
 }
 
 /* ---- status: reset, the initialisation sequence, reset again ---- */
 
 static void status_sequence(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
 	const uint8_t live = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
-	struct vt_pair p;
-	struct vt_verdict vd;
+	struct qrun r;
 
-	bare_open(&p, tg, 0, VT_DRV_FAULT_NONE, &vd);
-	struct vt_transport *t = p.t;
+	bare_open(&r, v, 0, VT_DRV_FAULT_NONE);
+	struct vt_transport *t = r.p.t;
+	struct vt_driver *d = r.p.drv;
 	/* a device fresh from power-on is in its reset state */
 	CU_ASSERT_EQUAL(t->ops->get_status(t), 0);
 	/* each bit written reads back */
@@ -163,13 +175,12 @@ static void status_sequence(const struct vt_variant *v)
 	t->ops->set_status(t, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	CU_ASSERT_EQUAL(t->ops->get_status(t), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	for (int round = 0; round < 2; round++) {
-		CU_ASSERT_EQUAL(p.drv->ops->init(p.drv), 0);
+		CU_ASSERT_EQUAL(d->ops->init(d), 0);
 		CU_ASSERT_EQUAL(t->ops->get_status(t), live);
-		CU_ASSERT_EQUAL(p.drv->ops->reset(p.drv), 0);
+		CU_ASSERT_EQUAL(d->ops->reset(d), 0);
 		CU_ASSERT_EQUAL(t->ops->get_status(t), 0);
 	}
-	vt_pair_close(&p);
-	vt_assert_clean(&vd);
+	bare_judge(&r);
 }
 
 /* ---- features ---- */
@@ -186,13 +197,12 @@ static bool wants(const struct vt_qemu_target *tg, const char *prop)
 
 static void device_offer(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
-	struct vt_pair p;
-	struct vt_verdict vd;
+	struct qrun r;
 
-	bare_open(&p, tg, ALL_RING_FEATURES, VT_DRV_FAULT_NONE, &vd);
-	CU_ASSERT_EQUAL(p.drv->ops->init(p.drv), 0);
-	uint64_t off = p.drv->offered, neg = p.drv->negotiated;
+	bare_open(&r, v, ALL_RING_FEATURES, VT_DRV_FAULT_NONE);
+	struct vt_driver *d = r.p.drv;
+	CU_ASSERT_EQUAL(d->ops->init(d), 0);
+	uint64_t off = d->offered, neg = d->negotiated;
 	vt_diag("offered 0x%016llx, negotiated 0x%016llx", (unsigned long long)off,
 		(unsigned long long)neg);
 	CU_ASSERT_TRUE((off & VT_BIT(VIRTIO_F_VERSION_1)) != 0);
@@ -200,13 +210,12 @@ static void device_offer(const struct vt_variant *v)
 	CU_ASSERT_EQUAL(neg & ~off, 0);
 	/* the variant is what it says it is */
 	CU_ASSERT_EQUAL((off & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)) != 0,
-			wants(tg, "iommu_platform=on"));
-	CU_ASSERT_EQUAL((off & VT_BIT(VIRTIO_F_RING_PACKED)) != 0, wants(tg, "packed=on"));
-	if (wants(tg, "iommu_platform=on"))
+			wants(r.tg, "iommu_platform=on"));
+	CU_ASSERT_EQUAL((off & VT_BIT(VIRTIO_F_RING_PACKED)) != 0, wants(r.tg, "packed=on"));
+	if (wants(r.tg, "iommu_platform=on"))
 		CU_ASSERT_TRUE((neg & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)) != 0);
-	CU_ASSERT_EQUAL(p.drv->ops->reset(p.drv), 0);
-	vt_pair_close(&p);
-	vt_assert_clean(&vd);
+	CU_ASSERT_EQUAL(d->ops->reset(d), 0);
+	bare_judge(&r);
 }
 
 /* driver_feature as the device presents it now. */
@@ -226,29 +235,25 @@ static uint64_t driver_feature_now(struct vt_transport *t)
  * when it does.  What QEMU does is the finding either way. */
 static void device_refuses_unoffered(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
-	struct vt_pair p;
-	struct vt_verdict vd;
+	struct qrun r;
 
-	bare_open(&p, tg, 0, VT_DRV_FAULT_ACCEPT_UNOFFERED, &vd);
-	int rc = p.drv->ops->init(p.drv);
-	uint8_t st = p.t->ops->get_status(p.t);
+	bare_open(&r, v, 0, VT_DRV_FAULT_ACCEPT_UNOFFERED);
+	struct vt_driver *d = r.p.drv;
+	int rc = d->ops->init(d);
+	uint8_t st = r.p.t->ops->get_status(r.p.t);
 	vt_diag("offered 0x%016llx; driver_feature now presents 0x%016llx; status 0x%02x: %s",
-		(unsigned long long)p.drv->offered, (unsigned long long)driver_feature_now(p.t), st,
+		(unsigned long long)d->offered, (unsigned long long)driver_feature_now(r.p.t), st,
 		rc == 1 ? "QEMU refused FEATURES_OK" : "QEMU kept FEATURES_OK");
-	CU_ASSERT_EQUAL(p.drv->ops->reset(p.drv), 0);
-	vt_pair_close(&p);
-	vt_assert_clean(&vd);
+	CU_ASSERT_EQUAL(d->ops->reset(d), 0);
+	bare_judge(&r);
 }
 
 /* ---- rings: the device type's workload ---- */
 
 static void ring_clean(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
 	struct vt_cell cell;
-	need_workload(tg);
-	target_cell(v, tg, &cell);
+	workload_cell(v, &cell);
 	struct vt_variant run = { v->name, &cell };
 	suite_expect_clean(&run);
 }
@@ -296,15 +301,13 @@ static bool recover(struct vt_pair *p, struct vt_qemu *qm)
 
 static void hostile(const struct vt_variant *v)
 {
-	const struct vt_qemu_target *tg = need_qemu(v);
 	struct vt_cell cell;
 	struct vt_pair_cfg cfg;
 	struct vt_pair p;
 	struct vt_verdict vd, phase1;
 	char err[256], tail[200];
 
-	need_workload(tg);
-	target_cell(v, tg, &cell);
+	workload_cell(v, &cell);
 	vt_cell_to_cfg(&cell, &cfg);
 	cfg.timeout_ms = HOSTILE_WAIT_MS;
 	vt_verdict_init(&vd);
@@ -349,7 +352,6 @@ static void hostile(const struct vt_variant *v)
 }
 
 /* ---- the cells ---- */
-
 
 static const struct vt_variant all_targets[] = {
 	Q("blk"), Q("blk-iommu"), Q("blk-packed"), Q("blk-intx"),
@@ -429,38 +431,34 @@ static const struct vt_variant list_too_long[] = {
 	Q("blk-packed", HB, PK, F(CHAIN_TOO_LONG)),
 };
 
+#define T(nm, cl, fn, vars) { nm, cl, VT_ROLE_DEVICE, "qtest", 0, fn, vars, VT_ARRAY_SIZE(vars) }
+
+/* A hostile driver: the rule it breaks, then what every such test judges:
+ * the device back after a reset (DEV-2.4.1), DEVICE_NEEDS_RESET notified
+ * (DEV-2.1.2). */
+#define H(nm, rule, vars) T("hostile-" nm, rule " DEV-2.1.2 DEV-2.4.1", hostile, vars)
+
 static const struct vt_test tests[] = {
-	{ "pci-capabilities", "DEV-4.1.2.1 DEV-4.1.4.2 DEV-4.1.4.3.1 DEV-4.1.4.4.1 DEV-4.1.4.5.1 "
-	  "DEV-4.1.4.6.1 DEV-4.1.4.9.1", VT_ROLE_DEVICE, "qtest", 0, pci_capabilities,
-	  all_targets, VT_ARRAY_SIZE(all_targets) },
-	{ "status", "DEV-2.1.2 DEV-2.4.1 DEV-4.1.4.3.1 DEV-4.1.5.1.2.1", VT_ROLE_DEVICE, "qtest", 0,
-	  status_sequence, all_targets, VT_ARRAY_SIZE(all_targets) },
-	{ "features", "DEV-2.2.2 DEV-6.2 DEV-4.1.4.3.1", VT_ROLE_DEVICE, "qtest", 0, device_offer,
-	  all_targets, VT_ARRAY_SIZE(all_targets) },
-	{ "features-hostile", "DEV-2.2.2", VT_ROLE_DEVICE, "qtest", 0, device_refuses_unoffered,
-	  base_targets, VT_ARRAY_SIZE(base_targets) },
-	{ "ring-split", "DEV-2.7.8.2 DEV-2.7.7.2 DEV-2.7.5.1 INV-data-integrity", VT_ROLE_DEVICE,
-	  "qtest", 0, ring_clean, split_rings, VT_ARRAY_SIZE(split_rings) },
-	{ "ring-split-indirect-event-idx", "DEV-2.7.5.3.2 DEV-2.7.7.2 DEV-2.7.4.1 INV-data-integrity",
-	  VT_ROLE_DEVICE, "qtest", 0, ring_clean, split_sg_rings, VT_ARRAY_SIZE(split_sg_rings) },
-	{ "ring-packed", "DEV-2.8.12 DEV-2.8.15 INV-data-integrity", VT_ROLE_DEVICE, "qtest", 0,
-	  ring_clean, packed_rings, VT_ARRAY_SIZE(packed_rings) },
-	{ "ring-packed-indirect-event-idx", "DEV-2.8.12 DEV-2.8.15 DEV-2.8.18 INV-data-integrity",
-	  VT_ROLE_DEVICE, "qtest", 0, ring_clean, packed_sg_rings, VT_ARRAY_SIZE(packed_sg_rings) },
-	{ "queue-reset", "DEV-2.6.1.1.1 DEV-2.6.1.2.1 DEV-4.1.4.3.1", VT_ROLE_DEVICE, "qtest", 0,
-	  ring_clean, queue_resets, VT_ARRAY_SIZE(queue_resets) },
-	{ "hostile-chain-loop", "DRV-2.7.5.2 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE, "qtest", 0,
-	  hostile, chain_loop, VT_ARRAY_SIZE(chain_loop) },
-	{ "hostile-chain-over-4g", "DRV-2.7.5.2 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE, "qtest", 0,
-	  hostile, chain_over_4g, VT_ARRAY_SIZE(chain_over_4g) },
-	{ "hostile-avail-idx-decrement", "DRV-2.7.6.1 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE, "qtest",
-	  0, hostile, avail_decrement, VT_ARRAY_SIZE(avail_decrement) },
-	{ "hostile-indirect-nested", "DRV-2.7.5.3.1 DRV-2.8.19 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE,
-	  "qtest", 0, hostile, indirect_nested, VT_ARRAY_SIZE(indirect_nested) },
-	{ "hostile-writable-first", "DRV-2.7.4.2 DRV-2.8.17 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE,
-	  "qtest", 0, hostile, writable_first, VT_ARRAY_SIZE(writable_first) },
-	{ "hostile-list-too-long", "DRV-2.8.17 DEV-2.1.2 DEV-2.4.1", VT_ROLE_DEVICE, "qtest", 0,
-	  hostile, list_too_long, VT_ARRAY_SIZE(list_too_long) },
+	T("pci-capabilities", "DEV-4.1.2.1 DEV-4.1.4.2 DEV-4.1.4.3.1 DEV-4.1.4.4.1 DEV-4.1.4.5.1 "
+	  "DEV-4.1.4.6.1 DEV-4.1.4.9.1", pci_capabilities, all_targets),
+	T("status", "DEV-2.1.2 DEV-2.4.1 DEV-4.1.4.3.1 DEV-4.1.5.1.2.1", status_sequence,
+	  all_targets),
+	T("features", "DEV-2.2.2 DEV-6.2 DEV-4.1.4.3.1", device_offer, all_targets),
+	T("features-hostile", "DEV-2.2.2", device_refuses_unoffered, base_targets),
+	T("ring-split", "DEV-2.7.8.2 DEV-2.7.7.2 DEV-2.7.5.1 INV-data-integrity", ring_clean,
+	  split_rings),
+	T("ring-split-indirect-event-idx", "DEV-2.7.5.3.2 DEV-2.7.7.2 DEV-2.7.4.1 INV-data-integrity",
+	  ring_clean, split_sg_rings),
+	T("ring-packed", "DEV-2.8.12 DEV-2.8.15 INV-data-integrity", ring_clean, packed_rings),
+	T("ring-packed-indirect-event-idx", "DEV-2.8.12 DEV-2.8.15 DEV-2.8.18 INV-data-integrity",
+	  ring_clean, packed_sg_rings),
+	T("queue-reset", "DEV-2.6.1.1.1 DEV-2.6.1.2.1 DEV-4.1.4.3.1", ring_clean, queue_resets),
+	H("chain-loop", "DRV-2.7.5.2", chain_loop),
+	H("chain-over-4g", "DRV-2.7.5.2", chain_over_4g),
+	H("avail-idx-decrement", "DRV-2.7.6.1", avail_decrement),
+	H("indirect-nested", "DRV-2.7.5.3.1 DRV-2.8.19", indirect_nested),
+	H("writable-first", "DRV-2.7.4.2 DRV-2.8.17", writable_first),
+	H("list-too-long", "DRV-2.8.17", list_too_long),
 };
 
 const struct vt_suite vt_suite_qemu = {
