@@ -53,6 +53,10 @@ struct iommu {
 	/* told about every unmap (a device IOTLB to keep coherent) */
 	void (*unmap_fn)(void *ctx, uint64_t iova, uint64_t len);
 	void *unmap_ctx;
+	/* asked before a missing or too weak entry faults (a device IOTLB
+	 * filled on demand) */
+	int (*miss_fn)(void *ctx, uint64_t iova, unsigned perm);
+	void *miss_ctx;
 };
 
 static uint64_t next_id = 1;
@@ -356,6 +360,13 @@ void iommu_set_unmap_listener(struct iommu *io, void (*fn)(void *ctx, uint64_t i
 	io->unmap_ctx = fn ? ctx : NULL;
 }
 
+void iommu_set_miss_handler(struct iommu *io, int (*fn)(void *ctx, uint64_t iova, unsigned perm),
+			    void *ctx)
+{
+	io->miss_fn = fn;
+	io->miss_ctx = fn ? ctx : NULL;
+}
+
 int iommu_lookup(struct iommu *io, uint64_t iova, uint64_t *gpa, unsigned *perm)
 {
 	if (!in_aperture(io, iova, 1))
@@ -371,14 +382,26 @@ int iommu_lookup(struct iommu *io, uint64_t iova, uint64_t *gpa, unsigned *perm)
 /* ------------------------------------------------------------------ */
 /* Translation                                                        */
 
+/* A page without the entry an access needs: the miss handler (if any)
+ * may fill it; then the entry is checked again and a fault recorded. */
+static __attribute__((cold, noinline)) int pte_miss(struct iommu *io, uint64_t *pte, uint64_t iova,
+						    unsigned perm, enum vt_who who)
+{
+	if (io->miss_fn && io->miss_fn(io->miss_ctx, iova, perm) == 0)
+		*pte = pte_load(io, iova >> PG_SHIFT);
+	if (!*pte)
+		return fault(io, IOMMU_FAULT_UNMAPPED, iova, perm, who);
+	if ((*pte & perm) != perm)
+		return fault(io, IOMMU_FAULT_PERM, iova, perm, who);
+	return 0;
+}
+
 /* Check one page's entry for an access needing `perm`. */
-static inline int pte_check(struct iommu *io, uint64_t pte, uint64_t iova, unsigned perm,
+static inline int pte_check(struct iommu *io, uint64_t *pte, uint64_t iova, unsigned perm,
 			    enum vt_who who)
 {
-	if (!pte)
-		return fault(io, IOMMU_FAULT_UNMAPPED, iova, perm, who);
-	if ((pte & perm) != perm)
-		return fault(io, IOMMU_FAULT_PERM, iova, perm, who);
+	if (!*pte || (*pte & perm) != perm)
+		return pte_miss(io, pte, iova, perm, who);
 	return 0;
 }
 
@@ -394,12 +417,12 @@ int iommu_translate_who(struct iommu *io, uint64_t iova, uint64_t len, unsigned 
 	}
 	uint64_t p0 = iova >> PG_SHIFT, p1 = (iova + len - 1) >> PG_SHIFT;
 	uint64_t e0 = pte_load(io, p0);
-	if (pte_check(io, e0, iova, perm, who))
+	if (pte_check(io, &e0, iova, perm, who))
 		return -1;
 	bool contiguous = true;
 	for (uint64_t p = p0 + 1; p <= p1; p++) {
 		uint64_t e = pte_load(io, p);
-		if (pte_check(io, e, p << PG_SHIFT, perm, who))
+		if (pte_check(io, &e, p << PG_SHIFT, perm, who))
 			return -1;
 		if (pte_pfn(e) != pte_pfn(e0) + (p - p0))
 			contiguous = false;

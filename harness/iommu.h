@@ -79,6 +79,14 @@ int iommu_lookup(struct iommu *io, uint64_t iova, uint64_t *gpa, unsigned *perm)
  * IOVA can be reused.  One listener; fn NULL removes it. */
 void iommu_set_unmap_listener(struct iommu *io, void (*fn)(void *ctx, uint64_t iova, uint64_t len),
 			      void *ctx);
+/* A device that keeps its own IOTLB in a struct iommu (a vhost-user
+ * backend) fills it on demand: when a translation finds a page unmapped
+ * or mapped without the permission it needs, fn(ctx, iova, perm) is
+ * called first (on the accessing thread); if it returns 0 the page is
+ * checked again, and only then is a fault recorded.  One handler; fn
+ * NULL removes it.  Without a handler nothing changes. */
+void iommu_set_miss_handler(struct iommu *io, int (*fn)(void *ctx, uint64_t iova, unsigned perm),
+			    void *ctx);
 
 /* Number of mapped pages; number of map/unmap operations so far. */
 uint64_t iommu_mapped_pages(const struct iommu *io);

@@ -15,6 +15,7 @@ const struct vt_suite *const vt_suites[] = {
 	&vt_suite_qemu,
 	&vt_suite_vhost_user,
 	&vt_suite_vhost_user_backend,
+	&vt_suite_vhost_user_loop,
 	&vt_suite_mutant,
 	NULL,
 };

@@ -15,6 +15,7 @@ extern const struct vt_suite vt_suite_dma;
 extern const struct vt_suite vt_suite_qemu;
 extern const struct vt_suite vt_suite_vhost_user;
 extern const struct vt_suite vt_suite_vhost_user_backend;
+extern struct vt_suite vt_suite_vhost_user_loop;
 extern struct vt_suite vt_suite_mutant;
 /* `vcts device --vhost-user SOCK`: the vhost-user tests against a socket. */
 const struct vt_suite *const *vt_vhost_user_device_catalogue(uint16_t device_id, const char *sock);

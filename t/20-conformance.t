@@ -6,4 +6,4 @@
 # TAP itself.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-exec "${VCTS_BUILD:-$top/build}/vcts" run --exclude 'mutant/*' --exclude 'qemu/*' --exclude 'vhost-user/*' --exclude 'vhost-user-backend/*'
+exec "${VCTS_BUILD:-$top/build}/vcts" run --exclude 'mutant/*' --exclude 'qemu/*' --exclude 'vhost-user/*' --exclude 'vhost-user-backend/*' --exclude 'vhost-user-loop/*'

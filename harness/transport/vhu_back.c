@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../iommu.h"
 #include "vhost_user_msg.h"
 #include "vhu_back.h"
 
@@ -23,12 +24,15 @@
 #define POLL_TICK_MS        100
 #define DEFAULT_MSG_MS      2000
 #define DEFAULT_ACCEPT_MS   20000
+#define IOTLB_ENTRIES       1024    /* updates kept; the oldest is dropped */
+#define HELD_MAX            8       /* requests held during a miss         */
 #define STATUS_LIVE         (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
 			     VIRTIO_STATUS_FEATURES_OK)
 
 /* Protocol features this backend offers: acknowledgements of requests
  * (REPLY_ACK), the configuration space (CONFIG) and a device reset
- * message (RESET_DEVICE). */
+ * message (RESET_DEVICE); with ACCESS_PLATFORM offered also the backend
+ * channel (BACKEND_REQ) its IOTLB misses travel on. */
 #define PROTOCOL_OFFER      (VT_BIT(VHU_PROTOCOL_F_REPLY_ACK) | \
 			     VT_BIT(VHU_PROTOCOL_F_CONFIG) | \
 			     VT_BIT(VHU_PROTOCOL_F_RESET_DEVICE))
@@ -45,6 +49,8 @@ struct vring {
 	bool started;         /* kick fd received: the ring runs          */
 	bool enabled;         /* SET_VRING_ENABLE 1 (or no protocol feats) */
 	bool live;            /* handed to the device                      */
+	bool pending;         /* waits for the IOTLB to translate its areas */
+	bool misses_sent;     /* ...whose misses were sent                  */
 };
 
 struct vhu_back {
@@ -54,6 +60,7 @@ struct vhu_back {
 	pthread_t thread;
 	bool thread_started;
 
+	const struct vt_device_type *type;
 	struct vt_device *dev;
 	struct gmem_dev dma;
 	struct gmem *gm;
@@ -62,15 +69,28 @@ struct vhu_back {
 	unsigned nq;
 	struct vring vr[MAX_VRINGS];
 
+	uint64_t proto_offer; /* protocol features offered */
 	uint64_t protocol;    /* negotiated protocol features */
 	bool protocol_set;
 	bool features_ok;     /* FEATURES_OK played since the last reset */
 	bool f_protocol;      /* VHOST_USER_F_PROTOCOL_FEATURES accepted: rings
 				 start disabled until SET_VRING_ENABLE */
 
+	/* IOTLB: the device's platform IOMMU, filled from IOTLB_MSG */
+	struct iommu *iotlb;
+	struct { uint64_t iova, size; } ent[IOTLB_ENTRIES];
+	unsigned nent;
+	int backend_fd;       /* the backend channel, or -1 */
+	bool miss_ok;         /* misses are resolved now (ring processing) */
+	/* requests read while a miss was pending, served in order after it */
+	struct vhu_msg held[HELD_MAX];
+	unsigned hhead, hlen;
+
 	pthread_mutex_t lock; /* guards st */
 	struct vhu_back_status st;
 };
+
+static void iotlb_flush(struct vhu_back *b);
 
 /* ---- session state --------------------------------------------------------- */
 
@@ -172,7 +192,8 @@ static void device_reset(struct vhu_back *b)
 		;
 	b->features_ok = false;
 	for (unsigned q = 0; q < b->nq; q++)
-		b->vr[q].live = false;
+		b->vr[q].live = b->vr[q].pending = false;
+	iotlb_flush(b);
 	pthread_mutex_lock(&b->lock);
 	b->st.driver_ok = false;
 	pthread_mutex_unlock(&b->lock);
@@ -196,6 +217,7 @@ static bool negotiate(struct vhu_back *b, uint64_t acked)
 	b->features_ok = true;
 	pthread_mutex_lock(&b->lock);
 	b->st.negotiated = vt_device_negotiated(b->dev);
+	b->st.iotlb = (b->st.negotiated >> VIRTIO_F_ACCESS_PLATFORM) & 1;
 	pthread_mutex_unlock(&b->lock);
 	return ok;
 }
@@ -211,9 +233,301 @@ static uint64_t ua_to_gpa(const struct vhu_back *b, uint64_t ua)
 	return GMEM_NOADDR;
 }
 
+/* ---- IOTLB (ACCESS_PLATFORM) ------------------------------------------------ */
+
+static bool iotlb_on(const struct vhu_back *b)
+{
+	return (vt_device_negotiated(b->dev) >> VIRTIO_F_ACCESS_PLATFORM) & 1;
+}
+
+/* A range of user addresses inside one memory region: its GPA. */
+static uint64_t ua_range_to_gpa(const struct vhu_back *b, uint64_t ua, uint64_t len)
+{
+	uint64_t gpa = ua_to_gpa(b, ua);
+	if (gpa == GMEM_NOADDR || len == 0 || ua_to_gpa(b, ua + len - 1) != gpa + len - 1)
+		return GMEM_NOADDR;
+	return gpa;
+}
+
+/* Unmap the pages of [iova, iova+size) that are mapped. */
+static void iotlb_unmap_pages(struct vhu_back *b, uint64_t iova, uint64_t size)
+{
+	uint64_t gpa;
+	unsigned perm;
+
+	for (uint64_t off = 0; off < size; off += GMEM_PAGE_SIZE)
+		if (iommu_lookup(b->iotlb, iova + off, &gpa, &perm) == 0)
+			iommu_unmap(b->iotlb, iova + off, GMEM_PAGE_SIZE);
+}
+
+/* Drop every translation overlapping [iova, iova+len): the entries are
+ * the only source of mappings, so walking them covers everything. */
+static void iotlb_invalidate(struct vhu_back *b, uint64_t iova, uint64_t len)
+{
+	uint64_t end = len > UINT64_MAX - iova ? UINT64_MAX : iova + len;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < b->nent; i++) {
+		uint64_t s = b->ent[i].iova, e = s + b->ent[i].size;
+		if (e <= iova || s >= end) {
+			b->ent[k++] = b->ent[i];
+			continue;
+		}
+		uint64_t lo = s > (iova & ~(GMEM_PAGE_SIZE - 1)) ? s : iova & ~(GMEM_PAGE_SIZE - 1);
+		uint64_t hi = e < end ? e : end;
+		iotlb_unmap_pages(b, lo, hi - lo);
+		if (lo > s || hi < e)
+			b->ent[k++] = b->ent[i];   /* partly still mapped */
+	}
+	b->nent = k;
+}
+
+static void iotlb_flush(struct vhu_back *b)
+{
+	for (unsigned i = 0; i < b->nent; i++)
+		iotlb_unmap_pages(b, b->ent[i].iova, b->ent[i].size);
+	b->nent = 0;
+}
+
+/* An update: IOVA -> the GPA of its user address, with its permission.
+ * Returns false for one the device cannot use (misaligned, outside the
+ * memory table, no permission). */
+static bool iotlb_update(struct vhu_back *b, const struct vhu_iotlb *u)
+{
+	uint64_t mask = GMEM_PAGE_SIZE - 1;
+	unsigned perm = u->perm;
+
+	if (!u->size || ((u->iova | u->size | u->uaddr) & mask) || !perm ||
+	    (perm & ~(unsigned)VHU_ACCESS_RW) || u->size - 1 > UINT64_MAX - u->iova)
+		return false;
+	uint64_t gpa = ua_range_to_gpa(b, u->uaddr, u->size);
+	if (gpa == GMEM_NOADDR)
+		return false;
+	iotlb_invalidate(b, u->iova, u->size);
+	if (b->nent == IOTLB_ENTRIES) {
+		/* a cache: the oldest translation goes, a miss brings it back */
+		iotlb_unmap_pages(b, b->ent[0].iova, b->ent[0].size);
+		memmove(b->ent, b->ent + 1, (IOTLB_ENTRIES - 1) * sizeof(b->ent[0]));
+		b->nent--;
+	}
+	/* VHU_ACCESS_RO / WO / RW are the IOMMU's R / W / RW */
+	if (iommu_map(b->iotlb, u->iova, gpa, u->size, perm))
+		return false;
+	b->ent[b->nent].iova = u->iova;
+	b->ent[b->nent].size = u->size;
+	b->nent++;
+	return true;
+}
+
+/* VHOST_USER_IOTLB_MSG from the front-end: update or invalidate. */
+static void on_iotlb(struct vhu_back *b, struct vhu_msg *m)
+{
+	const struct vhu_iotlb *u = &m->p.iotlb;
+
+	if (m->hdr.size != sizeof(struct vhu_iotlb)) {
+		end_session(b, true, "IOTLB_MSG with a %u-byte payload, expected %zu", m->hdr.size,
+			    sizeof(struct vhu_iotlb));
+		return;
+	}
+	switch (u->type) {
+	case VHU_IOTLB_UPDATE: {
+		bool ok = iotlb_update(b, u);
+		count(b, ok ? &b->st.iotlb_updates : &b->st.iotlb_rejected);
+		ack(b, m, ok);
+		return;
+	}
+	case VHU_IOTLB_INVALIDATE:
+		iotlb_invalidate(b, u->iova, u->size);
+		count(b, &b->st.iotlb_invalidates);
+		ack(b, m, true);
+		return;
+	default:
+		end_session(b, true, "IOTLB_MSG of type %u (iova 0x%llx): only updates and "
+			    "invalidations come from a front-end", u->type,
+			    (unsigned long long)u->iova);
+		return;
+	}
+}
+
+/* Keep a request read during a miss for after it; false when full. */
+static bool hold_request(struct vhu_back *b, struct vhu_msg *m)
+{
+	if (b->hlen == HELD_MAX)
+		return false;
+	b->held[(b->hhead + b->hlen) % HELD_MAX] = *m;
+	b->hlen++;
+	m->nfds = 0;      /* the held copy owns them */
+	count(b, &b->st.held_requests);
+	return true;
+}
+
+/* Does the front-end wait for an answer to m (a reply by definition, or
+ * NEED_REPLY)? */
+static bool wants_reply(const struct vhu_msg *m)
+{
+	switch (m->hdr.request) {
+	case VHU_GET_FEATURES: case VHU_GET_PROTOCOL_FEATURES: case VHU_GET_VRING_BASE:
+	case VHU_GET_QUEUE_NUM: case VHU_GET_CONFIG:
+		return true;
+	default:
+		return (m->hdr.flags & VHU_FLAG_NEED_REPLY) != 0;
+	}
+}
+
+static bool iotlb_has(struct vhu_back *b, uint64_t iova, unsigned perm)
+{
+	uint64_t gpa;
+	unsigned p;
+
+	return iommu_lookup(b->iotlb, iova, &gpa, &p) == 0 && (p & perm) == perm;
+}
+
+static uint64_t iotlb_deadline(const struct vhu_back *b)
+{
+	return vhu_now_ns() + (uint64_t)b->o.iotlb_timeout_ms * 1000000ull;
+}
+
+/* Wait for the front-end to answer a miss: serve IOTLB messages, hold
+ * everything else.  Returns 0 once iova is translated with perm. */
+static int await_update(struct vhu_back *b, uint64_t iova, unsigned perm)
+{
+	uint64_t end = iotlb_deadline(b);
+	struct vhu_msg m;
+
+	while (!iotlb_has(b, iova, perm)) {
+		uint64_t now = vhu_now_ns();
+		if (now >= end || ended(b))
+			return -1;
+		struct pollfd pf[2] = { { b->stop_fd, POLLIN, 0 }, { b->sock, POLLIN, 0 } };
+		int rc = poll(pf, 2, (int)((end - now + 999999) / 1000000));
+		if (rc < 0 && errno != EINTR) {
+			end_session(b, true, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (rc <= 0)
+			continue;
+		if (pf[0].revents)
+			return -1;        /* stopping: serve() sees it next */
+		int io = vhu_msg_recv(b->sock, &m, deadline(b));
+		if (io != VHU_IO_OK) {
+			end_session(b, io != VHU_IO_EOF, "%s while an IOTLB miss was pending",
+				    io == VHU_IO_EOF ? "front-end disconnected" : vhu_io_name(io));
+			return -1;
+		}
+		if (m.hdr.request == VHU_IOTLB_MSG && !(m.hdr.flags & VHU_FLAG_REPLY)) {
+			count(b, &b->st.messages);
+			on_iotlb(b, &m);
+		} else if (!hold_request(b, &m)) {
+			end_session(b, true, "more than %u requests arrived while an IOTLB miss was "
+				    "pending", HELD_MAX);
+		} else if (wants_reply(&m)) {
+			/* the front-end now waits for our reply, not serving
+			 * its backend channel: the miss will not be answered */
+			return -1;
+		}
+		vhu_msg_close_fds(&m);
+	}
+	return 0;
+}
+
+/* Ask the front-end for the translation of iova (BACKEND_IOTLB_MSG,
+ * type miss); the answer is an IOTLB_MSG update on the main socket, or
+ * nothing.  Returns 0 when sent. */
+static int send_miss(struct vhu_back *b, uint64_t iova, unsigned perm)
+{
+	struct vhu_msg m;
+
+	if (b->backend_fd < 0 || ended(b))
+		return -1;
+	vhu_msg_init(&m, VHU_BACKEND_IOTLB_MSG, 0, sizeof(struct vhu_iotlb));
+	m.p.iotlb.iova = iova;
+	m.p.iotlb.perm = (uint8_t)(perm & VHU_ACCESS_RW);
+	m.p.iotlb.type = VHU_IOTLB_MISS;
+	count(b, &b->st.iotlb_misses);
+	int io = vhu_msg_send(b->backend_fd, &m, deadline(b));
+	if (io != VHU_IO_OK) {
+		end_session(b, true, "IOTLB miss on the backend channel: %s", vhu_io_name(io));
+		return -1;
+	}
+	return 0;
+}
+
+/* The IOMMU's miss handler (iommu_set_miss_handler), on the device
+ * thread before the access: ask the front-end for the page's
+ * translation and wait for its update.  0 when it came; -1 (the access
+ * then faults) when refused, or outside ring processing (b->miss_ok):
+ * the front-end may then be waiting for our reply and cannot answer. */
+static int iotlb_miss(void *ctx, uint64_t iova, unsigned perm)
+{
+	struct vhu_back *b = ctx;
+
+	if (!b->miss_ok || send_miss(b, iova, perm))
+		return -1;
+	if (await_update(b, iova, perm)) {
+		count(b, &b->st.iotlb_unanswered);
+		return -1;
+	}
+	return 0;
+}
+
+/* A ring area the device checks and touches when the ring goes live. */
+struct ring_area {
+	uint64_t addr, len;
+	unsigned perm;
+};
+
+/* The areas of ring v as the device's pre-flight checks see them: split
+ * desc and avail read, used read (flags) and written; packed descriptor
+ * ring read and written, driver event read, device event written. */
+static void ring_areas(const struct vhu_back *b, const struct vring *v, struct ring_area *a)
+{
+	if (vt_device_negotiated(b->dev) & VT_BIT(VIRTIO_F_RING_PACKED)) {
+		a[0] = (struct ring_area){ v->desc_ua, virtq_packed_desc_size(v->num), IOMMU_PERM_RW };
+		a[1] = (struct ring_area){ v->avail_ua, VIRTQ_PACKED_EVENT_SIZE, IOMMU_PERM_R };
+		a[2] = (struct ring_area){ v->used_ua, VIRTQ_PACKED_EVENT_SIZE, IOMMU_PERM_W };
+		return;
+	}
+	a[0] = (struct ring_area){ v->desc_ua, virtq_split_desc_size(v->num), IOMMU_PERM_R };
+	a[1] = (struct ring_area){ v->avail_ua, virtq_split_avail_size(v->num), IOMMU_PERM_R };
+	a[2] = (struct ring_area){ v->used_ua, virtq_split_used_size(v->num), IOMMU_PERM_RW };
+}
+
+/* With ACCESS_PLATFORM, are the ring's areas in the IOTLB?  Pages that
+ * are not are asked for.  While the rings are processed (`wait`) each
+ * miss is awaited and true returned whatever came of it (a refused page
+ * then faults in the device's own checks); while a request is served the
+ * misses are only sent, once, and the ring waits for the updates: the
+ * front-end answers them once it is no longer waiting for our reply. */
+static bool ring_translated(struct vhu_back *b, struct vring *v, bool wait)
+{
+	struct ring_area a[3];
+	bool ok = true;
+
+	ring_areas(b, v, a);
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t first = a[i].addr & ~(GMEM_PAGE_SIZE - 1);
+		for (uint64_t p = first; p < a[i].addr + a[i].len; p += GMEM_PAGE_SIZE) {
+			if (iotlb_has(b, p, a[i].perm))
+				continue;
+			if (wait) {
+				iotlb_miss(b, p, a[i].perm);
+				continue;
+			}
+			ok = false;
+			if (!v->misses_sent && send_miss(b, p, a[i].perm))
+				return false;
+		}
+	}
+	v->misses_sent = true;
+	return ok;
+}
+
 /* Hand a ring that is started and enabled to the device; the first one
- * makes the device live (DRIVER_OK).  Returns 0, or -1 (session ended). */
-static int ring_go_live(struct vhu_back *b, unsigned q)
+ * makes the device live (DRIVER_OK).  With ACCESS_PLATFORM its areas must
+ * be translated first (ring_translated; `wait` as there): until they
+ * are, the ring is pending and goes live after the updates or at its
+ * first kick.  Returns 0, or -1 (session ended). */
+static int ring_go_live(struct vhu_back *b, unsigned q, bool wait)
 {
 	struct vring *v = &b->vr[q];
 
@@ -224,9 +538,15 @@ static int ring_go_live(struct vhu_back *b, unsigned q)
 			    b->gm ? "SET_VRING_ADDR" : "SET_MEM_TABLE");
 		return -1;
 	}
-	uint64_t desc = ua_to_gpa(b, v->desc_ua);
-	uint64_t avail = ua_to_gpa(b, v->avail_ua);
-	uint64_t used = ua_to_gpa(b, v->used_ua);
+	/* With ACCESS_PLATFORM the ring addresses are IOVAs the device
+	 * translates through its IOTLB; otherwise front-end user addresses. */
+	bool iova = iotlb_on(b);
+	v->pending = iova && !ring_translated(b, v, wait);
+	if (v->pending)
+		return 0;
+	uint64_t desc = iova ? v->desc_ua : ua_to_gpa(b, v->desc_ua);
+	uint64_t avail = iova ? v->avail_ua : ua_to_gpa(b, v->avail_ua);
+	uint64_t used = iova ? v->used_ua : ua_to_gpa(b, v->used_ua);
 	if (desc == GMEM_NOADDR || avail == GMEM_NOADDR || used == GMEM_NOADDR) {
 		end_session(b, true, "ring %u: an address of SET_VRING_ADDR (desc 0x%llx avail "
 			    "0x%llx used 0x%llx) is outside every memory region", q,
@@ -267,6 +587,7 @@ static int64_t payload_size(uint32_t req)
 		return (int64_t)sizeof(struct vhu_vring_addr);
 	case VHU_GET_FEATURES: case VHU_GET_PROTOCOL_FEATURES: case VHU_SET_OWNER:
 	case VHU_RESET_OWNER: case VHU_GET_QUEUE_NUM: case VHU_RESET_DEVICE:
+	case VHU_SET_BACKEND_REQ_FD:
 		return 0;
 	default:
 		return -1;
@@ -323,6 +644,15 @@ static void on_mem_table(struct vhu_back *b, struct vhu_msg *m)
 	gmem_destroy(old);
 	memcpy(b->regions, mem->region, mem->nregions * sizeof(struct vhu_mem_region));
 	b->nregions = mem->nregions;
+	/* translations point into the old table: gone with it */
+	iotlb_flush(b);
+	pthread_mutex_lock(&b->lock);
+	b->st.mem_regions = mem->nregions;
+	for (unsigned i = 0; i < mem->nregions; i++) {
+		b->st.mem_gpa[i] = mem->region[i].gpa;
+		b->st.mem_size[i] = mem->region[i].size;
+	}
+	pthread_mutex_unlock(&b->lock);
 	ack(b, m, true);
 }
 
@@ -359,10 +689,11 @@ static void on_vring_fd(struct vhu_back *b, struct vhu_msg *m)
 		close_fd(&r->kick);
 		r->kick = fd;
 		r->started = true;
+		r->misses_sent = false;
 		/* Without protocol features the ring is enabled as it starts. */
 		if (!b->f_protocol)
 			r->enabled = true;
-		ring_go_live(b, (unsigned)q);
+		ring_go_live(b, (unsigned)q, false);
 		break;
 	}
 	ack(b, m, true);
@@ -386,6 +717,7 @@ static void on_get_vring_base(struct vhu_back *b, struct vhu_msg *m)
 	close_fd(&r->kick);
 	r->started = false;
 	r->live = false;
+	r->pending = false;
 	send_reply(b, m, &s, sizeof(s));
 }
 
@@ -406,9 +738,31 @@ static void on_config(struct vhu_back *b, struct vhu_msg *m)
 		ack(b, m, true);
 		return;
 	}
+	/* The front-end copies the whole configuration space for its driver,
+	 * as a VMM does: that is not a driver's read (whose pieces and
+	 * feature-dependent fields the device judges), so the bytes come as
+	 * the device holds them; beyond its size they read 0. */
+	const uint8_t *cfg = vt_device_config(b->dev);
+	unsigned size = b->type->config_size;
 	for (uint32_t i = 0; i < c->size; i++)
-		c->region[i] = (uint8_t)vt_device_config_read(b->dev, c->offset + i, 1);
+		c->region[i] = c->offset + i < size ? cfg[c->offset + i] : 0;
 	send_reply(b, m, c, m->hdr.size);
+}
+
+/* SET_BACKEND_REQ_FD: the channel IOTLB misses are sent on. */
+static void on_backend_req_fd(struct vhu_back *b, struct vhu_msg *m)
+{
+	if (m->nfds != 1 || !(b->protocol & VT_BIT(VHU_PROTOCOL_F_BACKEND_REQ))) {
+		end_session(b, true, "SET_BACKEND_REQ_FD with %u fds, BACKEND_REQ %s", m->nfds,
+			    b->protocol & VT_BIT(VHU_PROTOCOL_F_BACKEND_REQ) ? "negotiated" :
+			    "not negotiated");
+		return;
+	}
+	close_fd(&b->backend_fd);
+	b->backend_fd = m->fds[0];
+	m->nfds = 0;
+	set_flag(b, &b->st.backend_channel);
+	ack(b, m, true);
 }
 
 static void on_vring_state(struct vhu_back *b, struct vhu_msg *m)
@@ -442,7 +796,7 @@ static void on_vring_state(struct vhu_back *b, struct vhu_msg *m)
 	default: /* SET_VRING_ENABLE */
 		r->enabled = num != 0;
 		if (r->enabled)
-			ring_go_live(b, (unsigned)q);
+			ring_go_live(b, (unsigned)q, false);
 		break;
 	}
 	ack(b, m, true);
@@ -460,6 +814,7 @@ static void on_vring_addr(struct vhu_back *b, struct vhu_msg *m)
 	r->avail_ua = a->avail;
 	r->used_ua = a->used;
 	r->addr_set = true;
+	r->misses_sent = false;
 	ack(b, m, true);
 }
 
@@ -489,13 +844,13 @@ static void on_message(struct vhu_back *b, struct vhu_msg *m)
 		ack(b, m, negotiate(b, m->p.u64));
 		return;
 	case VHU_GET_PROTOCOL_FEATURES:
-		reply_u64(b, m, PROTOCOL_OFFER);
+		reply_u64(b, m, b->proto_offer);
 		return;
 	case VHU_SET_PROTOCOL_FEATURES:
-		if (m->p.u64 & ~PROTOCOL_OFFER) {
+		if (m->p.u64 & ~b->proto_offer) {
 			end_session(b, true, "SET_PROTOCOL_FEATURES 0x%llx accepts bits never "
 				    "offered (offer 0x%llx)", (unsigned long long)m->p.u64,
-				    (unsigned long long)PROTOCOL_OFFER);
+				    (unsigned long long)b->proto_offer);
 			return;
 		}
 		b->protocol = m->p.u64;
@@ -532,6 +887,16 @@ static void on_message(struct vhu_back *b, struct vhu_msg *m)
 		return;
 	case VHU_GET_CONFIG: case VHU_SET_CONFIG:
 		on_config(b, m);
+		return;
+	case VHU_SET_BACKEND_REQ_FD:
+		on_backend_req_fd(b, m);
+		return;
+	case VHU_IOTLB_MSG:
+		on_iotlb(b, m);
+		/* rings waiting for these translations may go live now */
+		for (unsigned q = 0; q < b->nq; q++)
+			if (b->vr[q].pending)
+				ring_go_live(b, q, false);
 		return;
 	default:
 		end_session(b, true, "%s (request %u) is not served by this backend",
@@ -582,8 +947,32 @@ static void on_kick(struct vhu_back *b, unsigned q)
 	if (read(b->vr[q].kick, &n, sizeof(n)) != sizeof(n))
 		return;
 	count(b, &b->st.kicks);
+	b->miss_ok = true;
+	if (b->vr[q].pending)
+		ring_go_live(b, q, true);
 	if (b->vr[q].live)
 		vt_device_notify(b->dev, q, 0);
+	b->miss_ok = false;
+}
+
+/* Requests held while a miss was pending, in the order they came. */
+static void serve_held(struct vhu_back *b)
+{
+	while (b->hlen && !ended(b)) {
+		struct vhu_msg *m = &b->held[b->hhead];
+		b->hhead = (b->hhead + 1) % HELD_MAX;
+		b->hlen--;
+		on_message(b, m);
+		vhu_msg_close_fds(m);
+	}
+}
+
+/* Is a message waiting on the main socket now?  (A miss may have read
+ * what poll() announced.) */
+static bool sock_readable(struct vhu_back *b)
+{
+	struct pollfd pf = { b->sock, POLLIN, 0 };
+	return poll(&pf, 1, 0) > 0;
 }
 
 static void serve(struct vhu_back *b)
@@ -609,18 +998,32 @@ static void serve(struct vhu_back *b)
 		}
 		if (rc <= 0) {
 			/* Idle: held work and the missed-notification check. */
-			if (b->st.driver_ok)
+			if (b->st.driver_ok) {
+				b->miss_ok = true;
 				vt_device_poll(b->dev);
+				b->miss_ok = false;
+				serve_held(b);
+			}
 			continue;
 		}
 		if (pf[0].revents) {
 			end_session(b, false, "stopped");
 			return;
 		}
-		for (unsigned i = 2; i < n; i++)
-			if (pf[i].revents & POLLIN)
+		bool kicked = false;
+		for (unsigned i = 2; i < n; i++) {
+			if (pf[i].revents & POLLIN) {
 				on_kick(b, qof[i]);
-		if (pf[1].revents) {
+				kicked = true;
+			}
+		}
+		if (kicked && b->st.iotlb) {
+			/* misses may have read messages and held some */
+			serve_held(b);
+			if (pf[1].revents && !sock_readable(b))
+				pf[1].revents = 0;
+		}
+		if (pf[1].revents && !ended(b)) {
 			int io = vhu_msg_recv(b->sock, &m, deadline(b));
 			if (io == VHU_IO_EOF) {
 				end_session(b, false, "front-end disconnected");
@@ -676,9 +1079,13 @@ static void release(struct vhu_back *b)
 	close_fd(&b->sock);
 	close_fd(&b->listen_fd);
 	close_fd(&b->stop_fd);
+	close_fd(&b->backend_fd);
+	for (; b->hlen; b->hlen--, b->hhead = (b->hhead + 1) % HELD_MAX)
+		vhu_msg_close_fds(&b->held[b->hhead]);
 	if (b->path[0])
 		unlink(b->path);
 	vt_device_destroy(b->dev);
+	iommu_destroy(b->iotlb);
 	gmem_destroy(b->gm);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -698,7 +1105,8 @@ struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o,
 	b->o = *o;
 	b->o.msg_timeout_ms = o->msg_timeout_ms ? o->msg_timeout_ms : DEFAULT_MSG_MS;
 	b->o.accept_timeout_ms = o->accept_timeout_ms ? o->accept_timeout_ms : DEFAULT_ACCEPT_MS;
-	b->sock = b->listen_fd = b->stop_fd = -1;
+	b->sock = b->listen_fd = b->stop_fd = b->backend_fd = -1;
+	b->o.iotlb_timeout_ms = o->iotlb_timeout_ms ? o->iotlb_timeout_ms : b->o.msg_timeout_ms;
 	for (unsigned q = 0; q < MAX_VRINGS; q++)
 		b->vr[q].kick = b->vr[q].call = -1;
 	if (!o->type || !o->vd || o->type->num_queues > MAX_VRINGS) {
@@ -706,13 +1114,25 @@ struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o,
 		release(b);
 		return NULL;
 	}
+	b->type = o->type;
 	b->nq = o->type->num_queues;
 	/* No memory until SET_MEM_TABLE: the device touches none before a
-	 * ring goes live, and rings go live only after it. */
-	gmem_dev_init(&b->dma, NULL, NULL, 64, o->vd);
+	 * ring goes live, and rings go live only after it.  The IOTLB is the
+	 * device's platform IOMMU: used once ACCESS_PLATFORM is negotiated. */
+	b->iotlb = iommu_create(64, o->vd);
+	if (!b->iotlb) {
+		snprintf(err, errlen, "out of memory");
+		release(b);
+		return NULL;
+	}
+	iommu_set_miss_handler(b->iotlb, iotlb_miss, b);
+	gmem_dev_init(&b->dma, NULL, b->iotlb, 64, o->vd);
+	if (o->dev)
+		d = *o->dev;
 	d.type = o->type;
 	d.offer = o->offer;
-	d.queue_size_max = o->queue_size_max;
+	if (o->queue_size_max || !o->dev)
+		d.queue_size_max = o->queue_size_max;
 	b->dev = vt_device_create(&d, &b->dma, o->vd);
 	if (!b->dev) {
 		snprintf(err, errlen, "device: %s", strerror(errno));
@@ -720,6 +1140,9 @@ struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o,
 		return NULL;
 	}
 	vt_device_set_irq(b->dev, device_irq, b);
+	b->proto_offer = PROTOCOL_OFFER;
+	if ((uint64_t)vt_device_get_features(b->dev, 1) << 32 & VT_BIT(VIRTIO_F_ACCESS_PLATFORM))
+		b->proto_offer |= VT_BIT(VHU_PROTOCOL_F_BACKEND_REQ);
 	b->stop_fd = eventfd(0, EFD_CLOEXEC);
 	b->listen_fd = listen_on(path, err, errlen);
 	if (b->stop_fd < 0 || b->listen_fd < 0) {
@@ -747,6 +1170,12 @@ void vhu_back_status(struct vhu_back *b, struct vhu_back_status *st)
 	st->kicks = __atomic_load_n(&b->st.kicks, __ATOMIC_RELAXED);
 	st->calls = __atomic_load_n(&b->st.calls, __ATOMIC_RELAXED);
 	st->requests = vt_device_requests(b->dev);
+	st->iotlb_misses = __atomic_load_n(&b->st.iotlb_misses, __ATOMIC_RELAXED);
+	st->iotlb_unanswered = __atomic_load_n(&b->st.iotlb_unanswered, __ATOMIC_RELAXED);
+	st->iotlb_updates = __atomic_load_n(&b->st.iotlb_updates, __ATOMIC_RELAXED);
+	st->iotlb_invalidates = __atomic_load_n(&b->st.iotlb_invalidates, __ATOMIC_RELAXED);
+	st->iotlb_rejected = __atomic_load_n(&b->st.iotlb_rejected, __ATOMIC_RELAXED);
+	st->held_requests = __atomic_load_n(&b->st.held_requests, __ATOMIC_RELAXED);
 }
 
 struct vt_device *vhu_back_device(struct vhu_back *b)

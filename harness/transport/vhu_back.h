@@ -33,6 +33,33 @@
  *
  * Only fresh rings are served: a SET_VRING_BASE that resumes a ring
  * somewhere other than its initial state ends the session with a reason.
+ *
+ * IOTLB (VIRTIO_F_ACCESS_PLATFORM).  When the device offers bit 33 the
+ * backend also offers the protocol features REPLY_ACK and BACKEND_REQ and
+ * takes the backend channel (SET_BACKEND_REQ_FD).  Once bit 33 is
+ * negotiated, the ring addresses of SET_VRING_ADDR and every descriptor
+ * address are IOVAs: the device translates them through its own IOTLB, a
+ * struct iommu installed as the device's platform IOMMU, so every access
+ * of the accessor (gmem_dev) goes through it.  IOTLB_MSG updates map
+ * IOVA -> GPA (the update's user address through the memory table) with
+ * their permission; invalidations unmap; SET_MEM_TABLE and a device reset
+ * empty it.  A page the accessor finds missing (or without the permission
+ * an access needs) is a miss: the IOMMU's miss handler, on the device
+ * thread and before the access, sends BACKEND_IOTLB_MSG (type miss) on the
+ * backend channel and reads the main socket until the update arrives or
+ * the IOTLB deadline passes; IOTLB messages read meanwhile are applied
+ * and acknowledged, any other request is held and served, in order, once
+ * the device returns (one the front-end awaits an answer to ends the wait
+ * at once: it cannot answer the miss before our reply).  A miss nobody
+ * answers is a failed access: the accessor records INV-iommu-fault
+ * (blamed on the driver when it is a buffer or ring the driver handed
+ * over, on the device otherwise) and the request is not completed.
+ * Misses are awaited only while the device processes its rings (a kick
+ * or the idle poll): while a front-end request is being served the
+ * front-end waits for our reply and cannot answer one.  So a ring started
+ * by a request (SET_VRING_KICK / ENABLE) whose areas are not translated
+ * yet only sends its misses and waits: it goes live once the updates
+ * have come, or at its first kick.
  */
 #ifndef VCTS_VHU_BACK_H
 #define VCTS_VHU_BACK_H
@@ -50,7 +77,13 @@ struct vhu_back_opts {
 	unsigned msg_timeout_ms;      /* deadline of every read; 0: 2000     */
 	unsigned accept_timeout_ms;   /* wait for the front-end; 0: 20000    */
 	struct vt_verdict *vd;        /* driver violations go here           */
+	/* Optional: the whole device configuration (faults, batching, policy);
+	 * its type and offer are replaced by `type` and `offer` above. */
+	const struct vt_device_opts *dev;
+	unsigned iotlb_timeout_ms;    /* wait for an IOTLB update; 0: msg_timeout_ms */
 };
+
+#define VHU_BACK_MAX_REGIONS 8        /* VHU_MAX_REGIONS */
 
 struct vhu_back_status {
 	bool connected;               /* a front-end was accepted            */
@@ -63,6 +96,17 @@ struct vhu_back_status {
 	uint64_t messages;            /* front-end messages served           */
 	uint64_t kicks, calls;        /* notifications each way              */
 	uint64_t requests;            /* chains the device served            */
+	/* the memory table in force (SET_MEM_TABLE) */
+	unsigned mem_regions;
+	uint64_t mem_gpa[VHU_BACK_MAX_REGIONS], mem_size[VHU_BACK_MAX_REGIONS];
+	/* IOTLB (ACCESS_PLATFORM) */
+	bool backend_channel;         /* SET_BACKEND_REQ_FD received          */
+	bool iotlb;                   /* addresses are IOVAs                  */
+	uint64_t iotlb_misses;        /* BACKEND_IOTLB_MSG misses sent        */
+	uint64_t iotlb_unanswered;    /* ...of them never answered in time    */
+	uint64_t iotlb_updates, iotlb_invalidates;
+	uint64_t iotlb_rejected;      /* updates refused (not in the memory table) */
+	uint64_t held_requests;       /* requests held while a miss was pending */
 };
 
 struct vhu_back;
