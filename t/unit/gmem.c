@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "unit.h"
+
 #include "harness/gmem.h"
 #include "harness/verdict.h"
 
@@ -635,10 +637,7 @@ static void test_from_fds(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "layout errors", test_layout_errors },
 		{ "standard layout", test_layout_standard },
 		{ "sparse regions at 2^39 and 2^48", test_sparse_regions },
@@ -657,17 +656,5 @@ int main(void)
 		{ "destroy leaves nothing behind", test_destroy_leaves_nothing },
 		{ "memory from another owner's fds", test_from_fds },
 	};
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite s = CU_add_suite("gmem", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return UNIT_RUN("gmem", tests);
 }

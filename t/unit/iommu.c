@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "unit.h"
+
 #include "harness/gmem.h"
 #include "harness/iommu.h"
 #include "harness/verdict.h"
@@ -467,10 +469,7 @@ static void test_locked(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "create", test_create },
 		{ "map, translate, unmap", test_map_translate_unmap },
 		{ "permission faults", test_perm },
@@ -485,17 +484,5 @@ int main(void)
 		{ "identity map complete and incomplete", test_identity },
 		{ "changes while locked", test_locked },
 	};
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite s = CU_add_suite("iommu", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return UNIT_RUN("iommu", tests);
 }

@@ -18,6 +18,7 @@
 #include "harness/iommu.h"
 #include "harness/transport/vhost_user_msg.h"
 #include "harness/transport/vhu_front.h"
+#include "unit.h"
 #include "harness/virtio.h"
 
 #define MS (1000000ull)
@@ -360,10 +361,7 @@ static void test_iommu_lookup_and_listener(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "fds ride with the header", test_fds_round_trip },
 		{ "malformed headers", test_bad_headers },
 		{ "deadline and end of file", test_deadline_and_eof },
@@ -373,17 +371,5 @@ int main(void)
 		{ "front-end serves a miss queued mid-handshake", test_front_miss_while_pending },
 		{ "IOMMU lookup and unmap listener", test_iommu_lookup_and_listener },
 	};
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite s = CU_add_suite("vhost-user", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return UNIT_RUN("vhost-user", tests);
 }
