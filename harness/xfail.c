@@ -100,6 +100,7 @@ static int load_line(char *line, const char *path, unsigned lineno, char *err, s
 		return -1;
 	}
 	snprintf(x->reason, sizeof(x->reason), "%s", f[4]);
+	x->intermittent = strncmp(f[4], "intermittent:", 13) == 0;
 	snprintf(x->where, sizeof(x->where), "%.140s:%u", path, lineno);
 	nentries++;
 	return 0;

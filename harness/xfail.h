@@ -16,6 +16,10 @@
  * known issue is gone and the entry must go too.  A failure for any other
  * rule stays a failure.
  *
+ * A reason that starts with "intermittent:" marks a difference seen only
+ * in some runs (a race in the implementation, or one not yet understood):
+ * a failure on its clause is an xfail as above, a pass stays a pass.
+ *
  * Files are read from $VCTS_XFAIL_DIR when set, else from <spec dir>/xfail
  * and VCTS_SRCDIR/suites/xfail (a directory that does not exist holds no
  * entries).
@@ -23,6 +27,7 @@
 #ifndef VCTS_XFAIL_H
 #define VCTS_XFAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vt_xfail {
@@ -32,6 +37,7 @@ struct vt_xfail {
 	char rule[48];
 	char reason[200];
 	char where[160];          /* "FILE:LINE" */
+	bool intermittent;        /* reason starts "intermittent:"          */
 };
 
 /* Load every *.tsv of the directories (the clause registry must be
