@@ -13,13 +13,15 @@
  * the device event suppression structure always says ENABLE.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "ring.h"
 
 #define DESC_SIZE     16
 #define F_AVAIL       VIRTQ_DESC_F_AVAIL
 #define F_USED        VIRTQ_DESC_F_USED
+
+/* How messages name a list. */
+#define LIST          "list at slot"
 
 static inline uint64_t slot_addr(const struct vt_vq *vq, uint16_t slot)
 {
@@ -46,12 +48,6 @@ static inline uint32_t lin(const struct vt_vq *vq, uint16_t slot, bool wrap)
 	return wrap ? slot : (uint32_t)slot + vq->num;
 }
 
-static int ring_fault(struct vt_vq *vq)
-{
-	vq->broken = true;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* queue_enable                                                        */
 
@@ -73,10 +69,10 @@ static int packed_enable(struct vt_device *dev, struct vt_vq *vq)
 	if (gmem_dev_check(d, vq->desc, virtq_packed_desc_size(vq->num), true, VT_WHO_DRIVER) ||
 	    gmem_dev_check(d, vq->driver, VIRTQ_PACKED_EVENT_SIZE, false, VT_WHO_DRIVER) ||
 	    gmem_dev_check(d, vq->device, VIRTQ_PACKED_EVENT_SIZE, true, VT_WHO_DRIVER))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	/* Device event suppression: notifications wanted. */
 	if (gmem_dev_write(d, vq->device, ev, sizeof(ev)))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	return 0;
 }
 
@@ -91,17 +87,6 @@ static int order_violation(struct vt_device *dev, struct vt_vq *vq, uint16_t fir
 				"follows a writable one", first, where);
 }
 
-/* The device's own limit on buffer elements (VT_MAX_SEGS), which the
- * driver must respect (DRV-2.8.17); the device goes into its error state
- * rather than truncate the list. */
-static int too_many_segs(struct vt_device *dev, struct vt_vq *vq, uint16_t first, unsigned n)
-{
-	vt_advice(dev->vd, "DRV-2.8.17", VT_WHO_DRIVER,
-		  "queue %u: list at slot %u has %u buffer elements; the device handles %u",
-		  vq->index, first, n, VT_MAX_SEGS);
-	return VT_FETCH_ERROR;
-}
-
 static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *c,
 			  struct vt_walk *w, const uint8_t *d, uint16_t first, struct vt_held *h)
 {
@@ -109,17 +94,10 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 	uint32_t len = vt_rd32(d + 8);
 	unsigned n = len / DESC_SIZE;
 	char got[32];
+	int r = vt_read_table(dev, vq, "DRV-2.8.19", LIST, first, addr, len);
 
-	if (len == 0 || len % DESC_SIZE || n > vq->num) {
-		snprintf(got, sizeof(got), "%u", len);
-		return vt_drv_violation(dev, vq, "DRV-2.8.19",
-					"a non-zero multiple of 16, at most 16 x queue size", got,
-					"list at slot %u: indirect table length %u is invalid "
-					"(queue size %u)", first, len, vq->num);
-	}
-	if (gmem_dev_check(dev->dma, addr, len, false, VT_WHO_DRIVER) ||
-	    gmem_dev_read(dev->dma, addr, dev->table, len))
-		return ring_fault(vq);
+	if (r)
+		return r;
 	for (unsigned k = 0; k < n; k++) {
 		const uint8_t *t = dev->table + (size_t)DESC_SIZE * k;
 		uint16_t tf = vt_rd16(t + 14);
@@ -133,11 +111,7 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 		if (vt_chain_push(c, w, vt_rd64(t), vt_rd32(t + 8), tf & VIRTQ_DESC_F_WRITE))
 			return order_violation(dev, vq, first, "indirect ");
 	}
-	if (h) {
-		h->table_addr = addr;
-		h->table_len = len;
-		h->h_table = vt_hash_bytes(VT_HASH_SEED, dev->table, len);
-	}
+	vt_hold_table(dev, h, addr, len);
 	return VT_FETCH_OK;
 }
 
@@ -160,7 +134,7 @@ static int fetch_list(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *
 	for (;;) {
 		count++;
 		if (gmem_dev_read(dev->dma, slot_addr(vq, slot), d, DESC_SIZE))
-			return ring_fault(vq);
+			return vt_ring_fault(vq);
 		uint16_t flags = vt_rd16(d + 14);
 		/* The head is made available last (DRV-2.8.17). */
 		if (!is_avail(flags, wrap)) {
@@ -174,11 +148,9 @@ static int fetch_list(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *
 			hm = vt_hash_desc(hm, d);
 		id = vt_rd16(d + 12);
 		if (flags & VIRTQ_DESC_F_INDIRECT) {
-			if (!vt_has(dev, VIRTIO_F_INDIRECT_DESC))
-				return vt_drv_violation(dev, vq, "DRV-2.8.19", "no INDIRECT flag",
-							"INDIRECT", "list at slot %u uses INDIRECT "
-							"but VIRTIO_F_INDIRECT_DESC was not "
-							"negotiated", first);
+			int r = vt_indirect_allowed(dev, vq, "DRV-2.8.19", LIST, first);
+			if (r)
+				return r;
 			if ((flags & VIRTQ_DESC_F_NEXT) || count > 1)
 				return vt_drv_violation(dev, vq, "DRV-2.8.19", "INDIRECT alone",
 							"INDIRECT in a NEXT list", "list at slot %u: "
@@ -188,7 +160,7 @@ static int fetch_list(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *
 			if ((flags & VIRTQ_DESC_F_WRITE) &&
 			    dev->opts.fault == VT_DEV_FAULT_INDIRECT_WRITE_FLAG)
 				return VT_FETCH_ERROR;
-			int r = fetch_indirect(dev, vq, c, &w, d, first, h);
+			r = fetch_indirect(dev, vq, c, &w, d, first, h);
 			if (r)
 				return r;
 			break;
@@ -207,8 +179,10 @@ static int fetch_list(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *
 	}
 	c->head = id;
 	c->ndesc = (uint16_t)count;
+	/* The device's own limit on buffer elements (VT_MAX_SEGS), which the
+	 * driver must respect (DRV-2.8.17). */
 	if (w.full)
-		return too_many_segs(dev, vq, first, w.total);
+		return vt_too_many_segs(dev, vq, "DRV-2.8.17", LIST, first, w.total);
 	if (h) {
 		h->id = id;
 		h->ndesc = (uint16_t)count;
@@ -222,19 +196,13 @@ static int fetch_list(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *
 /* ------------------------------------------------------------------ */
 /* Used descriptors                                                    */
 
-/* Fault USED_ID_NOT_HEAD: a buffer id that is not outstanding. */
-static uint32_t pick_not_outstanding(struct vt_device *dev, struct vt_vq *vq, uint16_t id)
+/* Fault USED_ID_NOT_HEAD looks for a buffer id that is not outstanding:
+ * mark the ids of the descriptors available from next_avail on. */
+static void mark_avail(struct vt_device *dev, struct vt_vq *vq, uint8_t *mark)
 {
-	uint8_t *mark = dev->mark;
 	uint16_t slot = vq->next_avail;
 	bool wrap = vq->avail_wrap;
 
-	memset(mark, 0, vq->num);
-	if (id < vq->num)
-		mark[id] = 1;
-	for (unsigned i = 0; i < vq->nheld; i++)
-		if (vq->held[i].id < vq->num)
-			mark[vq->held[i].id] = 1;
 	for (unsigned k = 0; k < vq->num; k++) {
 		uint8_t d[DESC_SIZE];
 		if (gmem_dev_read(dev->dma, slot_addr(vq, slot), d, DESC_SIZE) ||
@@ -244,10 +212,6 @@ static uint32_t pick_not_outstanding(struct vt_device *dev, struct vt_vq *vq, ui
 			mark[vt_rd16(d + 12)] = 1;
 		advance(vq, &slot, &wrap, 1);
 	}
-	for (uint32_t i = 0; i < vq->num; i++)
-		if (!mark[i])
-			return i;
-	return vq->num;
 }
 
 /* Write the used descriptor of one list at next_used: len and id first,
@@ -258,24 +222,13 @@ static int put_used(struct vt_device *dev, struct vt_vq *vq, uint16_t id, uint32
 {
 	uint16_t slot = vq->next_used;
 	bool wrap = vq->used_wrap;
-	uint32_t bid = id;
+	uint32_t bid = vt_used_id(dev, vq, id, mark_avail);
 	uint16_t flags;
 	uint8_t b[6];
 
-	switch (dev->opts.fault) {
-	case VT_DEV_FAULT_USED_ID_RANGE:
-		bid = vq->num;
-		break;
-	case VT_DEV_FAULT_USED_ID_NOT_HEAD:
-		bid = pick_not_outstanding(dev, vq, id);
-		break;
-	case VT_DEV_FAULT_PACKED_USED_SLOT:
-		/* Fault: one slot further than next_used (DEV-2.8.12). */
+	/* Fault: one slot further than next_used (DEV-2.8.12). */
+	if (dev->opts.fault == VT_DEV_FAULT_PACKED_USED_SLOT)
 		advance(vq, &slot, &wrap, 1);
-		break;
-	default:
-		break;
-	}
 	flags = wrap ? (F_AVAIL | F_USED) : 0;
 	/* Fault: the inverse of the device wrap counter (DEV-2.8.12). */
 	if (dev->opts.fault == VT_DEV_FAULT_PACKED_WRONG_WRAP)
@@ -287,7 +240,7 @@ static int put_used(struct vt_device *dev, struct vt_vq *vq, uint16_t id, uint32
 	b[5] = (uint8_t)(bid >> 8);
 	if (gmem_dev_write(dev->dma, slot_addr(vq, slot) + 8, b, sizeof(b)) ||
 	    gmem_dev_write16_rel(dev->dma, slot_addr(vq, slot) + 14, flags))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	advance(vq, &vq->next_used, &vq->used_wrap, ndesc);
 	return 0;
 }
@@ -303,10 +256,10 @@ static bool wants_notify(struct vt_device *dev, struct vt_vq *vq, uint16_t old_s
 	uint16_t off_wrap, flags;
 
 	if (vt_no_used_notify(dev))
+	if (!vt_may_notify(dev))
 		return false;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (gmem_dev_read(dev->dma, vq->driver, ev, sizeof(ev))) {
-		ring_fault(vq);
+		vt_ring_fault(vq);
 		return false;
 	}
 	off_wrap = vt_rd16(ev);
@@ -338,53 +291,44 @@ static void notify_if_wanted(struct vt_device *dev, struct vt_vq *vq, uint16_t o
 /* ------------------------------------------------------------------ */
 /* Held chains (opts.complete_batch > 1)                               */
 
-static int held_unchanged(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h)
+/* Fingerprint a held list's slots again. */
+static int held_rehash(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+		       uint64_t *hm)
 {
-	uint64_t hm = VT_HASH_SEED;
 	uint16_t slot = h->slot;
 	bool wrap = h->slot_wrap;
 	uint8_t d[DESC_SIZE];
 
+	*hm = VT_HASH_SEED;
 	for (unsigned k = 0; k < h->ndesc; k++) {
 		if (gmem_dev_read(dev->dma, slot_addr(vq, slot), d, DESC_SIZE))
 			return -1;
-		hm = vt_hash_desc(hm, d);
+		*hm = vt_hash_desc(*hm, d);
 		advance(vq, &slot, &wrap, 1);
 	}
-	if (hm != h->h_main)
-		return 0;
-	if (!h->table_len)
-		return 1;
-	if (gmem_dev_read(dev->dma, h->table_addr, dev->table, h->table_len))
-		return -1;
-	return vt_hash_bytes(VT_HASH_SEED, dev->table, h->table_len) == h->h_table;
+	return 1;
 }
 
-/* Return every held list: first check the driver changed none of their
- * descriptors after making them available (DRV-2.8.16), then write the
- * used descriptors. */
-static int flush_held(struct vt_device *dev, struct vt_vq *vq)
+/* The driver changes none of a list's descriptors after making it
+ * available (DRV-2.8.16). */
+static int held_altered(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h)
 {
-	unsigned n = vq->nheld;
-
-	vq->nheld = 0;
-	for (unsigned i = 0; i < n; i++) {
-		int r = held_unchanged(dev, vq, &vq->held[i]);
-		if (r < 0)
-			return ring_fault(vq);
-		if (r == 0)
-			return vt_drv_violation(dev, vq, "DRV-2.8.16", "descriptors unchanged until used",
-						"changed", "the driver changed a descriptor of buffer "
-						"id %u (slot %u) after making it available",
-						vq->held[i].id, vq->held[i].slot);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const struct vt_held *h = &vq->held[i];
-		if (put_used(dev, vq, h->id, vt_used_len(dev, h->written, h->in_len), h->ndesc))
-			return -1;
-	}
-	return 0;
+	return vt_drv_violation(dev, vq, "DRV-2.8.16", "descriptors unchanged until used",
+				"changed", "the driver changed a descriptor of buffer id %u "
+				"(slot %u) after making it available", h->id, h->slot);
 }
+
+static int held_put_used(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+			 uint32_t len)
+{
+	return put_used(dev, vq, h->id, len, h->ndesc);
+}
+
+static const struct vt_layout packed_layout = {
+	.rehash = held_rehash,
+	.altered = held_altered,
+	.put_used = held_put_used,
+};
 
 /* ------------------------------------------------------------------ */
 /* Processing                                                          */
@@ -398,23 +342,12 @@ static int serve_one(struct vt_device *dev, struct vt_vq *vq)
 	int r;
 
 	r = fetch_list(dev, vq, c, hold ? &h : NULL);
-	if (r == VT_FETCH_OK)
-		r = vt_check_buffers(dev, vq, c);
-	if (r == VT_FETCH_OK)
-		r = vt_serve(dev, vq, c, &written);
-	if (r == VT_FETCH_ERROR)
-		dev->error_pending = true;
-	if (r)
+	if (vt_serve_fetched(dev, vq, r, c, &written))
 		return -1;
 	advance(vq, &vq->next_avail, &vq->avail_wrap, c->ndesc);
 	if (!hold)
 		return put_used(dev, vq, c->head, vt_used_len(dev, written, c->in_len), c->ndesc);
-	h.written = written;
-	h.in_len = c->in_len;
-	vq->held[vq->nheld++] = h;
-	if (vq->nheld >= dev->opts.complete_batch)
-		return flush_held(dev, vq);
-	return 0;
+	return vt_hold(dev, vq, &packed_layout, &h, written, c->in_len);
 }
 
 static void packed_process(struct vt_device *dev, struct vt_vq *vq)
@@ -425,7 +358,7 @@ static void packed_process(struct vt_device *dev, struct vt_vq *vq)
 	for (;;) {
 		uint16_t flags;
 		if (gmem_dev_read16_acq(dev->dma, slot_addr(vq, vq->next_avail) + 14, &flags)) {
-			ring_fault(vq);
+			vt_ring_fault(vq);
 			break;
 		}
 		if (!is_avail(flags, vq->avail_wrap))
@@ -444,7 +377,7 @@ static void packed_poll(struct vt_device *dev, struct vt_vq *vq)
 	if (vq->nheld) {
 		uint16_t old_slot = vq->next_used;
 		bool old_wrap = vq->used_wrap;
-		flush_held(dev, vq);
+		vt_flush_held(dev, vq, &packed_layout);
 		notify_if_wanted(dev, vq, old_slot, old_wrap);
 		if (vq->broken)
 			return;
@@ -466,7 +399,7 @@ static void packed_notify_data(struct vt_device *dev, struct vt_vq *vq, uint32_t
 	for (unsigned k = 0; k < vq->num; k++) {
 		uint16_t flags;
 		if (gmem_dev_read16_acq(dev->dma, slot_addr(vq, slot) + 14, &flags)) {
-			ring_fault(vq);
+			vt_ring_fault(vq);
 			return;
 		}
 		if (!is_avail(flags, wrap))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring.h - what the device core (core.c) and its ring engines (split.c,
- * packed.c) share.  Private to harness/device/.
+ * packed.c, with what they do alike in engine.c) share.  Private to
+ * harness/device/.
  *
  * The core owns the device: status, features, configuration space, the
  * lock, the error state and the notifications.  An engine owns one ring
@@ -336,6 +337,123 @@ static inline void vt_wr32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
+}
+
+
+/* ---- what both engines do alike (engine.c) ---- */
+
+/* A ring access the accessor refused (the violation is already
+ * recorded): the queue is not processed further.  Returns -1. */
+static inline int vt_ring_fault(struct vt_vq *vq)
+{
+	vq->broken = true;
+	return -1;
+}
+
+/* Pre-check and serve a chain whose fetch returned r (VT_FETCH_*); on
+ * VT_FETCH_ERROR the device enters its error state after this batch.
+ * Returns 0 with *written set (complete it), or -1. */
+static inline int vt_serve_fetched(struct vt_device *dev, struct vt_vq *vq, int r,
+				   const struct vt_chain *c, uint32_t *written)
+{
+	if (r == VT_FETCH_OK)
+		r = vt_check_buffers(dev, vq, c);
+	if (r == VT_FETCH_OK)
+		r = vt_serve(dev, vq, c, written);
+	if (r == VT_FETCH_ERROR)
+		dev->error_pending = true;
+	return r ? -1 : 0;
+}
+
+/* In messages a layout names a chain `what at`: "chain from head 3",
+ * "list at slot 5". */
+
+/* More buffer elements than the device handles (VT_MAX_SEGS): advice
+ * under `rule`, and the device goes into its error state rather than
+ * truncate the chain.  Returns VT_FETCH_ERROR. */
+int vt_too_many_segs(struct vt_device *dev, struct vt_vq *vq, const char *rule,
+		     const char *what, unsigned at, unsigned n);
+
+/* The chain uses INDIRECT: a violation of `rule` unless
+ * VIRTIO_F_INDIRECT_DESC was negotiated.  Returns VT_FETCH_OK or -1. */
+int vt_indirect_allowed(struct vt_device *dev, struct vt_vq *vq, const char *rule,
+			const char *what, unsigned at);
+
+/* Check an indirect table's length (a non-zero multiple of 16, at most
+ * 16 x queue size: `rule`) and that the device may read it, then read it
+ * into dev->table.  Returns VT_FETCH_OK or -1 (recorded). */
+int vt_read_table(struct vt_device *dev, struct vt_vq *vq, const char *rule, const char *what,
+		  unsigned at, uint64_t addr, uint32_t len);
+
+/* Remember the indirect table just walked in a held chain (if any). */
+static inline void vt_hold_table(const struct vt_device *dev, struct vt_held *h, uint64_t addr,
+				 uint32_t len)
+{
+	if (h) {
+		h->table_addr = addr;
+		h->table_len = len;
+		h->h_table = vt_hash_bytes(VT_HASH_SEED, dev->table, len);
+	}
+}
+
+/* What a ring layout supplies for held chains (opts.complete_batch > 1). */
+struct vt_layout {
+	/* Fingerprint a held chain's descriptors in the ring or descriptor
+	 * table again, into *hm.  Returns 1, 0 if the chain plainly changed
+	 * shape, -1 if the accessor refused. */
+	int (*rehash)(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+		      uint64_t *hm);
+	/* Record that the driver altered held chain h while it was exposed.
+	 * Returns -1. */
+	int (*altered)(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h);
+	/* Return held chain h as used, with used length len.  Returns 0 or -1. */
+	int (*put_used)(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+			uint32_t len);
+};
+
+/* Keep a served chain until complete_batch are held, then return them all
+ * (vt_flush_held).  Returns 0 or -1. */
+int vt_hold(struct vt_device *dev, struct vt_vq *vq, const struct vt_layout *l,
+	    struct vt_held *h, uint32_t written, uint64_t in_len);
+
+/* Return every held chain: first check the driver left all of them alone
+ * while exposed, then write their used entries.  Returns 0 or -1. */
+int vt_flush_held(struct vt_device *dev, struct vt_vq *vq, const struct vt_layout *l);
+
+/* Marks in `mark` every id the driver made available that the device has
+ * not fetched yet. */
+typedef void vt_mark_avail_fn(struct vt_device *dev, struct vt_vq *vq, uint8_t *mark);
+
+/* Fault USED_ID_NOT_HEAD: an id that is neither `id`, nor held, nor made
+ * available and not fetched yet (vq->num if there is none). */
+uint32_t vt_pick_not_outstanding(struct vt_device *dev, struct vt_vq *vq, uint16_t id,
+				 vt_mark_avail_fn *mark_avail);
+
+/* The id a used entry reports for chain `id`, after the faults
+ * USED_ID_RANGE and USED_ID_NOT_HEAD (DEV-2.7.8.2). */
+static inline uint32_t vt_used_id(struct vt_device *dev, struct vt_vq *vq, uint16_t id,
+				  vt_mark_avail_fn *mark_avail)
+{
+	switch (dev->opts.fault) {
+	case VT_DEV_FAULT_USED_ID_RANGE:
+		return vq->num;
+	case VT_DEV_FAULT_USED_ID_NOT_HEAD:
+		return vt_pick_not_outstanding(dev, vq, id, mark_avail);
+	default:
+		return id;
+	}
+}
+
+/* Whether to consult the driver's used buffer notification suppression
+ * at all: never under fault NO_USED_NOTIFY (DEV-2.7.7.2), otherwise only
+ * after a full barrier, so that it is read after the used entries were
+ * published. */
+static inline bool vt_may_notify(const struct vt_device *dev)
+{
+	if (vt_no_used_notify(dev))
+		return false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return true;
 }
 
 #endif

@@ -11,7 +11,6 @@
  * used->flags 0, and with EVENT_IDX avail_event = the next entry.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "ring.h"
 
@@ -43,13 +42,6 @@ static inline uint64_t desc_addr(const struct vt_vq *vq, uint16_t i)
 	return vq->desc + (uint64_t)DESC_SIZE * i;
 }
 
-/* A ring access the accessor refused (violation already recorded). */
-static int ring_fault(struct vt_vq *vq)
-{
-	vq->broken = true;
-	return -1;
-}
-
 static void num2(char *buf, size_t n, unsigned v)
 {
 	snprintf(buf, n, "%u", v);
@@ -77,11 +69,11 @@ static int split_enable(struct vt_device *dev, struct vt_vq *vq)
 	if (gmem_dev_check(d, vq->desc, virtq_split_desc_size(vq->num), false, VT_WHO_DRIVER) ||
 	    gmem_dev_check(d, vq->driver, virtq_split_avail_size(vq->num), false, VT_WHO_DRIVER) ||
 	    gmem_dev_check(d, vq->device, virtq_split_used_size(vq->num), true, VT_WHO_DRIVER))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	/* The driver zeroes used->flags when it allocates the ring
 	 * (DRV-2.7.10.1). */
 	if (gmem_dev_read16(d, used_flags_addr(vq), &flags))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	if (flags != 0) {
 		snprintf(got, sizeof(got), "0x%04x", flags);
 		return vt_drv_violation(dev, vq, "DRV-2.7.10.1", "0", got,
@@ -89,14 +81,14 @@ static int split_enable(struct vt_device *dev, struct vt_vq *vq)
 	}
 	if (vt_has(dev, VIRTIO_F_EVENT_IDX)) {
 		if (gmem_dev_write16(d, avail_event_addr(vq), vq->last_avail))
-			return ring_fault(vq);
+			return vt_ring_fault(vq);
 		vq->avail_event = vq->last_avail;
 		vq->avail_event_set = true;
 		/* Fault: asks for no notifications with a flag EVENT_IDX
 		 * forbids (DEV-2.7.10.2). */
 		if (dev->opts.fault == VT_DEV_FAULT_BAD_AVAIL_SUPPRESS &&
 		    gmem_dev_write16(d, used_flags_addr(vq), VIRTQ_USED_F_NO_NOTIFY))
-			return ring_fault(vq);
+			return vt_ring_fault(vq);
 	}
 	return 0;
 }
@@ -105,6 +97,9 @@ static int split_enable(struct vt_device *dev, struct vt_vq *vq)
 /* Fetching a chain                                                    */
 
 #define CHAIN_MAX_BYTES (1ULL << 32)
+
+/* How messages name a chain. */
+#define CHAIN "chain from head"
 
 /* Findings about a chain's content (element order, total length) wait
  * until the walk is over: if the chain loops or names a wild next index,
@@ -158,17 +153,6 @@ static int report_late(struct vt_device *dev, struct vt_vq *vq, uint16_t head,
 	}
 }
 
-/* The device's own limit on buffer elements (VT_MAX_SEGS).  The driver
- * SHOULD NOT use so many (DRV-2.7.4.2); the device cannot serve it and
- * goes into its error state. */
-static int too_many_segs(struct vt_device *dev, struct vt_vq *vq, uint16_t head, unsigned n)
-{
-	vt_advice(dev->vd, "DRV-2.7.4.2", VT_WHO_DRIVER,
-		  "queue %u: chain from head %u has %u buffer elements; the device handles %u",
-		  vq->index, head, n, VT_MAX_SEGS);
-	return VT_FETCH_ERROR;
-}
-
 /* The indirect table descriptor `d` (count-th of the chain): check it,
  * read the table, walk it. */
 static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_chain *c,
@@ -180,11 +164,11 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 	uint16_t flags = vt_rd16(d + 12);
 	unsigned n = len / DESC_SIZE;
 	char got[32];
+	int r;
 
-	if (!vt_has(dev, VIRTIO_F_INDIRECT_DESC))
-		return vt_drv_violation(dev, vq, "DRV-2.7.5.3.1", "no INDIRECT flag", "INDIRECT",
-					"chain from head %u uses INDIRECT but VIRTIO_F_INDIRECT_DESC "
-					"was not negotiated", head);
+	r = vt_indirect_allowed(dev, vq, "DRV-2.7.5.3.1", CHAIN, head);
+	if (r)
+		return r;
 	if (flags & VIRTQ_DESC_F_NEXT)
 		return vt_drv_violation(dev, vq, "DRV-2.7.5.3.1", "INDIRECT without NEXT",
 					"INDIRECT|NEXT", "chain from head %u: a descriptor sets "
@@ -194,16 +178,9 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 		return VT_FETCH_ERROR;
 	if ((flags & VIRTQ_DESC_F_WRITE) && dev->opts.fault == VT_DEV_FAULT_INDIRECT_WRITE_FLAG)
 		return VT_FETCH_ERROR;
-	if (len == 0 || len % DESC_SIZE || n > vq->num) {
-		num2(got, sizeof(got), len);
-		return vt_drv_violation(dev, vq, "DRV-2.7.5.3.1",
-					"a non-zero multiple of 16, at most 16 x queue size", got,
-					"chain from head %u: indirect table length %u is invalid "
-					"(queue size %u)", head, len, vq->num);
-	}
-	if (gmem_dev_check(dev->dma, addr, len, false, VT_WHO_DRIVER) ||
-	    gmem_dev_read(dev->dma, addr, dev->table, len))
-		return ring_fault(vq);
+	r = vt_read_table(dev, vq, "DRV-2.7.5.3.1", CHAIN, head, addr, len);
+	if (r)
+		return r;
 
 	uint16_t j = 0;
 	for (unsigned k = 1;; k++) {
@@ -231,11 +208,7 @@ static int fetch_indirect(struct vt_device *dev, struct vt_vq *vq, struct vt_cha
 		}
 		j = next;
 	}
-	if (h) {
-		h->table_addr = addr;
-		h->table_len = len;
-		h->h_table = vt_hash_bytes(VT_HASH_SEED, dev->table, len);
-	}
+	vt_hold_table(dev, h, addr, len);
 	return VT_FETCH_OK;
 }
 
@@ -269,7 +242,7 @@ static int fetch_chain(struct vt_device *dev, struct vt_vq *vq, uint16_t head,
 						"descriptor chain from head %u is longer than the "
 						"queue size %u: it loops", head, vq->num);
 		if (gmem_dev_read(dev->dma, desc_addr(vq, i), d, DESC_SIZE))
-			return ring_fault(vq);
+			return vt_ring_fault(vq);
 		if (h)
 			hm = vt_hash_desc(hm, d);
 		uint16_t flags = vt_rd16(d + 12);
@@ -297,8 +270,10 @@ static int fetch_chain(struct vt_device *dev, struct vt_vq *vq, uint16_t head,
 	c->ndesc = (uint16_t)count;
 	if (late.kind != LATE_NONE)
 		return report_late(dev, vq, head, &late);
+	/* The device's own limit on buffer elements (VT_MAX_SEGS): the driver
+	 * SHOULD NOT use so many (DRV-2.7.4.2). */
 	if (w.full)
-		return too_many_segs(dev, vq, head, w.total);
+		return vt_too_many_segs(dev, vq, "DRV-2.7.4.2", CHAIN, head, w.total);
 	if (h) {
 		h->id = head;
 		h->ndesc = (uint16_t)count;
@@ -310,30 +285,20 @@ static int fetch_chain(struct vt_device *dev, struct vt_vq *vq, uint16_t head,
 /* ------------------------------------------------------------------ */
 /* Returning chains as used                                            */
 
-/* Fault USED_ID_NOT_HEAD: a descriptor index that heads no outstanding
- * chain (DEV-2.7.8.2). */
-static uint32_t pick_not_head(struct vt_device *dev, struct vt_vq *vq, uint16_t head)
+/* Fault USED_ID_NOT_HEAD looks for a descriptor index that heads no
+ * outstanding chain (DEV-2.7.8.2): mark the heads the avail ring holds
+ * beyond last_avail. */
+static void mark_avail(struct vt_device *dev, struct vt_vq *vq, uint8_t *mark)
 {
-	uint8_t *mark = dev->mark;
 	uint16_t idx;
 
-	memset(mark, 0, vq->num);
-	mark[head] = 1;
-	for (unsigned i = 0; i < vq->nheld; i++)
-		if (vq->held[i].id < vq->num)
-			mark[vq->held[i].id] = 1;
-	if (gmem_dev_read16(dev->dma, avail_idx_addr(vq), &idx) == 0) {
-		for (uint16_t p = vq->last_avail; p != idx && (uint16_t)(p - vq->last_avail) < vq->num;
-		     p++) {
-			uint16_t h2;
-			if (gmem_dev_read16(dev->dma, avail_ring_addr(vq, p), &h2) == 0 && h2 < vq->num)
-				mark[h2] = 1;
-		}
+	if (gmem_dev_read16(dev->dma, avail_idx_addr(vq), &idx))
+		return;
+	for (uint16_t p = vq->last_avail; p != idx && (uint16_t)(p - vq->last_avail) < vq->num; p++) {
+		uint16_t h2;
+		if (gmem_dev_read16(dev->dma, avail_ring_addr(vq, p), &h2) == 0 && h2 < vq->num)
+			mark[h2] = 1;
 	}
-	for (uint32_t i = 0; i < vq->num; i++)
-		if (!mark[i])
-			return i;
-	return vq->num;
 }
 
 /* Fault WRITE_DESC: the device changes the len of the head descriptor
@@ -350,26 +315,15 @@ static void write_desc(struct vt_device *dev, struct vt_vq *vq, uint16_t head)
  * later (publish_used). */
 static int put_used(struct vt_device *dev, struct vt_vq *vq, uint16_t head, uint32_t len)
 {
-	uint32_t id = head;
+	uint32_t id = vt_used_id(dev, vq, head, mark_avail);
 	uint8_t e[8];
 
-	switch (dev->opts.fault) {
-	case VT_DEV_FAULT_USED_ID_RANGE:
-		id = vq->num;
-		break;
-	case VT_DEV_FAULT_USED_ID_NOT_HEAD:
-		id = pick_not_head(dev, vq, head);
-		break;
-	case VT_DEV_FAULT_WRITE_DESC:
+	if (dev->opts.fault == VT_DEV_FAULT_WRITE_DESC)
 		write_desc(dev, vq, head);
-		break;
-	default:
-		break;
-	}
 	vt_wr32(e, id);
 	vt_wr32(e + 4, len);
 	if (gmem_dev_write(dev->dma, used_elem_addr(vq, vq->used_idx), e, sizeof(e)))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	vq->used_idx++;
 	return 0;
 }
@@ -380,12 +334,11 @@ static bool wants_notify(struct vt_device *dev, struct vt_vq *vq, uint16_t old, 
 {
 	uint16_t v;
 
-	if (vt_no_used_notify(dev))
+	if (!vt_may_notify(dev))
 		return false;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vt_has(dev, VIRTIO_F_EVENT_IDX)) {
 		if (gmem_dev_read16(dev->dma, used_event_addr(vq), &v)) {
-			ring_fault(vq);
+			vt_ring_fault(vq);
 			return false;
 		}
 		/* Fault: misses the entry used_event names. */
@@ -394,7 +347,7 @@ static bool wants_notify(struct vt_device *dev, struct vt_vq *vq, uint16_t old, 
 		return vring_need_event(v, now, old);
 	}
 	if (gmem_dev_read16(dev->dma, avail_flags_addr(vq), &v)) {
-		ring_fault(vq);
+		vt_ring_fault(vq);
 		return false;
 	}
 	return !(v & VIRTQ_AVAIL_F_NO_INTERRUPT);
@@ -412,7 +365,7 @@ static void publish_used(struct vt_device *dev, struct vt_vq *vq, uint16_t old)
 		vq->used_idx++;
 	}
 	if (gmem_dev_write16_rel(dev->dma, used_idx_addr(vq), vq->used_idx)) {
-		ring_fault(vq);
+		vt_ring_fault(vq);
 		return;
 	}
 	if (wants_notify(dev, vq, old, vq->used_idx))
@@ -422,18 +375,19 @@ static void publish_used(struct vt_device *dev, struct vt_vq *vq, uint16_t old)
 /* ------------------------------------------------------------------ */
 /* Held chains (opts.complete_batch > 1)                               */
 
-/* Read a held chain's descriptors again.  Returns 1 unchanged, 0 changed,
- * -1 if the accessor refused (recorded). */
-static int held_unchanged(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h)
+/* Fingerprint a held chain's descriptors in the table again, following
+ * NEXT as it was when fetched. */
+static int held_rehash(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+		       uint64_t *hm)
 {
-	uint64_t hm = VT_HASH_SEED;
 	uint16_t i = h->id;
 	uint8_t d[DESC_SIZE];
 
+	*hm = VT_HASH_SEED;
 	for (unsigned k = 0; k < h->ndesc; k++) {
 		if (gmem_dev_read(dev->dma, desc_addr(vq, i), d, DESC_SIZE))
 			return -1;
-		hm = vt_hash_desc(hm, d);
+		*hm = vt_hash_desc(*hm, d);
 		if (k + 1 < h->ndesc) {
 			uint16_t next = vt_rd16(d + 14);
 			if (!(vt_rd16(d + 12) & VIRTQ_DESC_F_NEXT) || next >= vq->num)
@@ -441,39 +395,28 @@ static int held_unchanged(struct vt_device *dev, struct vt_vq *vq, const struct 
 			i = next;
 		}
 	}
-	if (hm != h->h_main)
-		return 0;
-	if (!h->table_len)
-		return 1;
-	if (gmem_dev_read(dev->dma, h->table_addr, dev->table, h->table_len))
-		return -1;
-	return vt_hash_bytes(VT_HASH_SEED, dev->table, h->table_len) == h->h_table;
+	return 1;
 }
 
-/* Return every held chain: first check the driver left all of them alone
- * while exposed (DRV-3.3.1), then write their used elements. */
-static int flush_held(struct vt_device *dev, struct vt_vq *vq)
+/* The driver leaves an exposed buffer alone until it is used (DRV-3.3.1). */
+static int held_altered(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h)
 {
-	unsigned n = vq->nheld;
-
-	vq->nheld = 0;
-	for (unsigned i = 0; i < n; i++) {
-		int r = held_unchanged(dev, vq, &vq->held[i]);
-		if (r < 0)
-			return ring_fault(vq);
-		if (r == 0)
-			return vt_drv_violation(dev, vq, "DRV-3.3.1", "descriptors unchanged until used",
-						"changed", "the driver altered the descriptors of the "
-						"exposed buffer with head %u before it was used",
-						vq->held[i].id);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const struct vt_held *h = &vq->held[i];
-		if (put_used(dev, vq, h->id, vt_used_len(dev, h->written, h->in_len)))
-			return -1;
-	}
-	return 0;
+	return vt_drv_violation(dev, vq, "DRV-3.3.1", "descriptors unchanged until used",
+				"changed", "the driver altered the descriptors of the exposed "
+				"buffer with head %u before it was used", h->id);
 }
+
+static int held_put_used(struct vt_device *dev, struct vt_vq *vq, const struct vt_held *h,
+			 uint32_t len)
+{
+	return put_used(dev, vq, h->id, len);
+}
+
+static const struct vt_layout split_layout = {
+	.rehash = held_rehash,
+	.altered = held_altered,
+	.put_used = held_put_used,
+};
 
 /* ------------------------------------------------------------------ */
 /* Processing                                                          */
@@ -483,7 +426,7 @@ static int read_avail_idx(struct vt_device *dev, struct vt_vq *vq, uint16_t *idx
 	char exp[48], got[16];
 
 	if (gmem_dev_read16_acq(dev->dma, avail_idx_addr(vq), idx))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	if ((uint16_t)(*idx - vq->last_avail) <= vq->num)
 		return 0;
 	/* avail idx only grows, and never by more than the queue holds
@@ -502,7 +445,7 @@ static int check_avail_flags(struct vt_device *dev, struct vt_vq *vq)
 	char got[16];
 
 	if (gmem_dev_read16(dev->dma, avail_flags_addr(vq), &f))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	if (ev ? f == 0 : f <= VIRTQ_AVAIL_F_NO_INTERRUPT)
 		return 0;
 	/* 0 or 1 without EVENT_IDX, 0 with it (DRV-2.7.7.1). */
@@ -521,7 +464,7 @@ static bool publish_avail_event(struct vt_device *dev, struct vt_vq *vq)
 	    (vq->avail_event_set && vq->avail_event == vq->last_avail))
 		return false;
 	if (gmem_dev_write16(dev->dma, avail_event_addr(vq), vq->last_avail)) {
-		ring_fault(vq);
+		vt_ring_fault(vq);
 		return false;
 	}
 	vq->avail_event = vq->last_avail;
@@ -539,22 +482,11 @@ static int serve_one(struct vt_device *dev, struct vt_vq *vq, uint16_t head)
 	int r;
 
 	r = fetch_chain(dev, vq, head, c, hold ? &h : NULL);
-	if (r == VT_FETCH_OK)
-		r = vt_check_buffers(dev, vq, c);
-	if (r == VT_FETCH_OK)
-		r = vt_serve(dev, vq, c, &written);
-	if (r == VT_FETCH_ERROR)
-		dev->error_pending = true;
-	if (r)
+	if (vt_serve_fetched(dev, vq, r, c, &written))
 		return -1;
 	if (!hold)
 		return put_used(dev, vq, head, vt_used_len(dev, written, c->in_len));
-	h.written = written;
-	h.in_len = c->in_len;
-	vq->held[vq->nheld++] = h;
-	if (vq->nheld >= dev->opts.complete_batch)
-		return flush_held(dev, vq);
-	return 0;
+	return vt_hold(dev, vq, &split_layout, &h, written, c->in_len);
 }
 
 /* Serve avail ring entries last_avail..idx-1. */
@@ -565,10 +497,10 @@ static int consume(struct vt_device *dev, struct vt_vq *vq, uint16_t idx)
 	uint16_t first = n < vq->num - start ? n : (uint16_t)(vq->num - start);
 
 	if (gmem_dev_read(dev->dma, avail_ring_addr(vq, vq->last_avail), dev->heads, 2ULL * first))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	if (n > first &&
 	    gmem_dev_read(dev->dma, avail_ring_addr(vq, 0), dev->heads + first, 2ULL * (n - first)))
-		return ring_fault(vq);
+		return vt_ring_fault(vq);
 	for (uint16_t k = 0; k < n; k++) {
 		if (serve_one(dev, vq, vt_le16(dev->heads[k])))
 			return -1;
@@ -615,7 +547,7 @@ static void split_poll(struct vt_device *dev, struct vt_vq *vq)
 
 	if (vq->nheld) {
 		uint16_t old = vq->used_idx;
-		flush_held(dev, vq);
+		vt_flush_held(dev, vq, &split_layout);
 		if (vq->broken)
 			return;
 		publish_used(dev, vq, old);
