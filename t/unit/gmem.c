@@ -8,12 +8,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -635,6 +637,72 @@ static void test_from_fds(void)
 	close(fd);
 }
 
+/* A driver bumps a 16-bit ring index while the device reads it through the
+ * accessor: every value read must be one the driver wrote, never an old
+ * low byte under a new high byte (a torn read). */
+struct torn_ctx {
+	uint16_t *idx;          /* driver view */
+	uint64_t written;       /* count of values stored (idx is its low 16 bits) */
+	volatile int stop;
+};
+
+static void *torn_writer(void *arg)
+{
+	struct torn_ctx *t = arg;
+	uint64_t v = 0;
+	while (!t->stop) {
+		v++;
+		/* announce first: a value read is never ahead of written */
+		__atomic_store_n(&t->written, v, __ATOMIC_RELEASE);
+		__atomic_store_n(t->idx, (uint16_t)v, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_no_torn_ring_index(void)
+{
+	struct gmem_layout l;
+	gmem_layout_standard(&l, 1 << 20, false);
+	struct gmem *gm = gmem_create(&l, false);
+	CU_ASSERT_FATAL(gm != NULL);
+	struct vt_verdict own_vd;
+	struct gmem_dev d;
+	vt_verdict_init(&own_vd);
+	gmem_dev_init(&d, gm, NULL, 64, &own_vd);
+
+	const uint64_t gpa = 0x1002;          /* 2-byte aligned, like avail idx */
+	struct torn_ctx t = { .idx = gmem_drv(gm, gpa, 2) };
+	pthread_t w;
+	CU_ASSERT_FATAL(pthread_create(&w, NULL, torn_writer, &t) == 0);
+
+	unsigned long reads = 0, ahead = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 100000; i++) {
+			uint16_t v;
+			uint64_t before = __atomic_load_n(&t.written, __ATOMIC_ACQUIRE);
+			if (gmem_dev_read16(&d, gpa, &v))
+				break;
+			uint64_t after = __atomic_load_n(&t.written, __ATOMIC_ACQUIRE);
+			if (after - before >= 0x8000)
+				continue;       /* too much happened to judge */
+			/* a value stored before..after, or the one just before */
+			if ((uint16_t)(v - (uint16_t)(before - 1)) > after - before + 1)
+				ahead++;
+			reads++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 400);
+	t.stop = 1;
+	pthread_join(w, NULL);
+	if (ahead)
+		fprintf(stderr, "%lu of %lu reads were torn\n", ahead, reads);
+	CU_ASSERT_EQUAL(ahead, 0);
+	CU_ASSERT_TRUE(reads > 100000);
+	gmem_destroy(gm);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -655,6 +723,7 @@ int main(void)
 		{ "backstop leaves real crashes alone", test_backstop_real_crash },
 		{ "destroy leaves nothing behind", test_destroy_leaves_nothing },
 		{ "memory from another owner's fds", test_from_fds },
+		{ "no torn read of a ring index", test_no_torn_ring_index },
 	};
 	return UNIT_RUN("gmem", tests);
 }
