@@ -151,24 +151,6 @@ static void check_header(struct check *c)
 	}
 }
 
-static void parse_vcap(struct check *c, unsigned pos, struct vt_pci_vcap *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->pos = (uint8_t)pos;
-	v->cap_len = c8(c, pos + 2);
-	v->cfg_type = c8(c, pos + 3);
-	v->bar = c8(c, pos + 4);
-	v->id = c8(c, pos + 5);
-	v->offset = c32(c, pos + 8);
-	v->length = c32(c, pos + 12);
-	if (v->cfg_type == VT_PCI_CAP_NOTIFY_CFG)
-		v->extra = c32(c, pos + 16);
-	if (v->cfg_type == VT_PCI_CAP_SHARED_MEMORY && v->cap_len >= 24) {
-		v->offset |= (uint64_t)c32(c, pos + 16) << 32;
-		v->length |= (uint64_t)c32(c, pos + 20) << 32;
-	}
-}
-
 /* Bytes a capability of this type needs in cap_len (DEV-4.1.4.2). */
 static unsigned vcap_min_len(uint8_t cfg_type)
 {
@@ -186,7 +168,7 @@ static void take_vcap(struct check *c, unsigned pos)
 	struct vt_pci_vcap v;
 	char exp[16], got[16];
 
-	parse_vcap(c, pos, &v);
+	vt_pci_parse_vcap(c->img->cfg, pos, &v);
 	c->sum->nvcaps++;
 	unsigned need = vcap_min_len(v.cfg_type);
 	if (v.cap_len < need) {

@@ -177,7 +177,7 @@ static void program_bars(struct vpci *d)
 
 /* ---- capabilities ---- */
 
-static void parse_vcap(const uint8_t *img, unsigned pos, struct vt_pci_vcap *c)
+void vt_pci_parse_vcap(const uint8_t *img, unsigned pos, struct vt_pci_vcap *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pos = (uint8_t)pos;
@@ -187,8 +187,12 @@ static void parse_vcap(const uint8_t *img, unsigned pos, struct vt_pci_vcap *c)
 	c->id = img8(img, pos + 5);
 	c->offset = img32(img, pos + 8);
 	c->length = img32(img, pos + 12);
-	if (c->cfg_type == VT_PCI_CAP_NOTIFY_CFG && c->cap_len >= 20)
+	if (c->cfg_type == VT_PCI_CAP_NOTIFY_CFG)
 		c->extra = img32(img, pos + 16);
+	if (c->cfg_type == VT_PCI_CAP_SHARED_MEMORY && c->cap_len >= 24) {
+		c->offset |= (uint64_t)img32(img, pos + 16) << 32;
+		c->length |= (uint64_t)img32(img, pos + 20) << 32;
+	}
 }
 
 /* A structure the driver can use: a BAR that exists and holds it. */
@@ -216,7 +220,9 @@ static void walk_caps(struct vpci *d, const uint8_t *img)
 			d->msix_table = tbl & ~7u;
 		} else if (id == PCI_CAP_ID_VNDR) {
 			struct vt_pci_vcap c;
-			parse_vcap(img, pos, &c);
+			vt_pci_parse_vcap(img, pos, &c);
+			if (c.cfg_type == VT_PCI_CAP_NOTIFY_CFG && c.cap_len < 20)
+				c.extra = 0;    /* too short to hold the multiplier */
 			struct vt_pci_vcap *slot = NULL;
 			switch (c.cfg_type) {
 			case VT_PCI_CAP_COMMON_CFG: slot = &d->info.common; break;

@@ -125,6 +125,11 @@ struct vt_pci_vcap {
 	uint32_t extra;   /* notify: notify_off_multiplier */
 };
 
+/* Parse the virtio structure capability at pos of a configuration-space
+ * image (VT_PCI_CFG_SIZE bytes; reads past it give 0).  notify: extra is
+ * notify_off_multiplier; shared memory: the 64-bit offset and length. */
+void vt_pci_parse_vcap(const uint8_t *img, unsigned pos, struct vt_pci_vcap *c);
+
 /* Read len bytes of configuration space (len a multiple of 4). */
 void vt_pci_read_config(const struct vt_pci_fn *fn, uint8_t *img, unsigned len);
 
