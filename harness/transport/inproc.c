@@ -137,17 +137,6 @@ static bool queue_reset_done(struct vt_transport *t, unsigned q)
 	return vt_device_queue_reset_done(of(t)->dev, q);
 }
 
-/* ---- direct mode ---- */
-
-static void notify_direct(struct vt_transport *t, unsigned q, uint32_t data)
-{
-	vt_device_notify(of(t)->dev, q, data);
-}
-
-static void poll_direct(struct vt_transport *t)
-{
-	vt_device_poll(of(t)->dev);
-}
 
 /* ---- threaded mode ---- */
 
@@ -161,11 +150,14 @@ static void ring_doorbell(struct inproc *ip, unsigned q)
 	}
 }
 
-static void notify_threaded(struct vt_transport *t, unsigned q, uint32_t data)
+/* Direct mode: the device runs now, in the driver's thread.  Threaded: the
+ * checks that belong to the moment of the notification run here, the
+ * processing on the device thread. */
+static void notify_device(struct vt_transport *t, unsigned q, uint32_t data)
 {
 	struct inproc *ip = of(t);
 
-	if (q >= 32) {
+	if (!ip->threaded || q >= 32) {
 		vt_device_notify(ip->dev, q, data);
 		return;
 	}
@@ -173,10 +165,14 @@ static void notify_threaded(struct vt_transport *t, unsigned q, uint32_t data)
 	ring_doorbell(ip, q);
 }
 
-static void poll_threaded(struct vt_transport *t)
+/* Direct mode: deferred work and idle checks; threaded: the device thread
+ * does those, the driver just yields to it. */
+static void poll_device(struct vt_transport *t)
 {
-	(void)t;
-	sched_yield();
+	if (of(t)->threaded)
+		sched_yield();
+	else
+		vt_device_poll(of(t)->dev);
 }
 
 static void sleep_briefly(struct inproc *ip)
@@ -248,7 +244,7 @@ static void destroy(struct vt_transport *t)
 	free(ip);
 }
 
-static const struct vt_transport_ops direct_ops = {
+static const struct vt_transport_ops inproc_ops = {
 	.get_status = get_status,
 	.set_status = set_status,
 	.get_device_features = get_device_features,
@@ -263,28 +259,8 @@ static const struct vt_transport_ops direct_ops = {
 	.queue_enabled = queue_enabled,
 	.queue_reset = queue_reset,
 	.queue_reset_done = queue_reset_done,
-	.notify = notify_direct,
-	.poll = poll_direct,
-	.destroy = destroy,
-};
-
-static const struct vt_transport_ops threaded_ops = {
-	.get_status = get_status,
-	.set_status = set_status,
-	.get_device_features = get_device_features,
-	.set_driver_features = set_driver_features,
-	.config_generation = config_generation,
-	.config_read = config_read,
-	.config_write = config_write,
-	.num_queues = num_queues,
-	.queue_size_max = queue_size_max,
-	.queue_set = queue_set,
-	.queue_enable = queue_enable,
-	.queue_enabled = queue_enabled,
-	.queue_reset = queue_reset,
-	.queue_reset_done = queue_reset_done,
-	.notify = notify_threaded,
-	.poll = poll_threaded,
+	.notify = notify_device,
+	.poll = poll_device,
 	.destroy = destroy,
 };
 
@@ -302,7 +278,7 @@ struct vt_transport *vt_inproc_create(struct vt_device *dev, bool threaded)
 		return NULL;
 	ip->dev = dev;
 	ip->threaded = threaded;
-	ip->t.ops = threaded ? &threaded_ops : &direct_ops;
+	ip->t.ops = &inproc_ops;
 	ip->t.name = threaded ? "inproc-thread" : "inproc";
 	pthread_mutex_init(&ip->mu, NULL);
 	pthread_condattr_init(&ca);
