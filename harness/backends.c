@@ -21,9 +21,6 @@
 #include "backends.h"
 #include "virtio.h"
 
-#ifndef VIRTIO_ID_FS
-#define VIRTIO_ID_FS 26
-#endif
 
 #define QSD_BIN        "qemu-storage-daemon"
 #define TESTPMD_BIN    "dpdk-testpmd"

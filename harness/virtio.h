@@ -50,6 +50,7 @@
 #define VIRTIO_ID_BLOCK                2
 #define VIRTIO_ID_CONSOLE              3
 #define VIRTIO_ID_RNG                  4
+#define VIRTIO_ID_FS                   26
 /* The echo device is a test device: it takes a device ID the specification
  * leaves unassigned in v1.4 and reserves for nothing. */
 #define VIRTIO_ID_VCTS_ECHO            0xfff0
@@ -151,6 +152,8 @@ static inline uint64_t vt_put_le64(uint64_t v) { return htole64(v); }
 #define VIRTIO_NET_F_HOST_UFO          14
 #define VIRTIO_NET_F_MRG_RXBUF         15
 #define VIRTIO_NET_F_STATUS            16
+#define VIRTIO_NET_F_CTRL_VQ           17
+#define VIRTIO_NET_F_MQ                22
 #define VIRTIO_NET_F_HOST_USO          56
 #define VIRTIO_NET_HDR_LEN             12   /* struct virtio_net_hdr with VERSION_1 */
 #define VIRTIO_NET_RXQ                 0
@@ -163,6 +166,7 @@ static inline uint64_t vt_put_le64(uint64_t v) { return htole64(v); }
 #define VIRTIO_BLK_F_RO                5
 #define VIRTIO_BLK_F_BLK_SIZE          6
 #define VIRTIO_BLK_F_FLUSH             9
+#define VIRTIO_BLK_F_MQ                12
 
 #define VIRTIO_BLK_T_IN                0
 #define VIRTIO_BLK_T_OUT               1

@@ -19,9 +19,6 @@
 
 #include "workload.h"
 
-#define NET_RXQ          0
-#define NET_TXQ          1
-#define NET_HDR_LEN      12     /* struct virtio_net_hdr with VERSION_1     */
 #define ETH_HLEN         14
 #define ETH_TYPE_VCTS    0x88b5 /* IEEE local experimental ethertype        */
 #define NET_MIN_FRAME    (ETH_HLEN + 8)
@@ -36,7 +33,7 @@ struct virtio_net_hdr {
 	uint16_t num_buffers;
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct virtio_net_hdr) == NET_HDR_LEN, "virtio_net_hdr is 12 bytes");
+_Static_assert(sizeof(struct virtio_net_hdr) == VIRTIO_NET_HDR_LEN, "virtio_net_hdr is 12 bytes");
 
 /* The device's MAC from its configuration, as destination; a locally
  * administered source. */
@@ -44,7 +41,7 @@ static const uint8_t src_mac[6] = { 0x02, 0x76, 0x63, 0x74, 0x73, 0x01 };
 
 static uint32_t frame_len(const struct vt_pair *p)
 {
-	return p->cfg.buf_size - NET_HDR_LEN;
+	return p->cfg.buf_size - VIRTIO_NET_HDR_LEN;
 }
 
 /* Frame k: Ethernet header, k (le64), then the payload pattern of k. */
@@ -84,7 +81,7 @@ static int rx_post(struct net_run *r, unsigned s)
 	struct vt_pair *p = r->p;
 	struct vt_buf in = { p->slots[s].in_gpa, p->cfg.buf_size };
 	memset(gmem_drv(p->gm, in.gpa, in.len), 0xa5, in.len);   /* poison */
-	int rc = p->drv->ops->add(p->drv, NET_RXQ, NULL, 0, &in, 1, vt_pair_token(s));
+	int rc = p->drv->ops->add(p->drv, VIRTIO_NET_RXQ, NULL, 0, &in, 1, vt_pair_token(s));
 	if (rc == 0)
 		*rx_mark(p, s) = 1;
 	return rc;
@@ -97,12 +94,12 @@ static int tx_submit(struct net_run *r, unsigned s)
 	struct vt_buf out[VT_PAIR_MAX_SEGS + 1];
 	uint64_t k = r->base + r->sent;
 
-	memset(gmem_drv(p->gm, sl->hdr_gpa, NET_HDR_LEN), 0, NET_HDR_LEN);  /* no offloads */
+	memset(gmem_drv(p->gm, sl->hdr_gpa, VIRTIO_NET_HDR_LEN), 0, VIRTIO_NET_HDR_LEN);  /* no offloads */
 	frame_build(p, gmem_drv(p->gm, sl->out_gpa, frame_len(p)), k);
-	out[0] = (struct vt_buf){ sl->hdr_gpa, NET_HDR_LEN };
+	out[0] = (struct vt_buf){ sl->hdr_gpa, VIRTIO_NET_HDR_LEN };
 	unsigned nout = 1 + vt_pair_split_segs(out + 1, sl->out_gpa, frame_len(p),
 					       p->cfg.nseg_out);
-	int rc = p->drv->ops->add(p->drv, NET_TXQ, out, nout, NULL, 0, vt_pair_token(s));
+	int rc = p->drv->ops->add(p->drv, VIRTIO_NET_TXQ, out, nout, NULL, 0, vt_pair_token(s));
 	if (rc == 0) {
 		sl->busy = true;
 		sl->req = k;
@@ -152,7 +149,7 @@ static int rx_verify(struct net_run *r, unsigned s, uint32_t len)
 					vt_le16(h.num_buffers));
 	}
 	uint64_t k;
-	memcpy(&k, b + NET_HDR_LEN + ETH_HLEN, 8);
+	memcpy(&k, b + VIRTIO_NET_HDR_LEN + ETH_HLEN, 8);
 	k = vt_le64(k);
 	uint64_t first = r->base + r->rx_low, end = r->base + r->sent;
 	if (k < first || k >= end || r->seen[(k - r->base) % p->nslots]) {
@@ -164,10 +161,10 @@ static int rx_verify(struct net_run *r, unsigned s, uint32_t len)
 				    (unsigned long long)end - 1);
 	}
 	frame_build(p, r->frame, k);
-	uint64_t i = vt_pair_first_diff(r->frame, b + NET_HDR_LEN, frame_len(p));
+	uint64_t i = vt_pair_first_diff(r->frame, b + VIRTIO_NET_HDR_LEN, frame_len(p));
 	if (i != frame_len(p)) {
 		snprintf(e, sizeof(e), "0x%02x", r->frame[i]);
-		snprintf(g, sizeof(g), "0x%02x", b[NET_HDR_LEN + i]);
+		snprintf(g, sizeof(g), "0x%02x", b[VIRTIO_NET_HDR_LEN + i]);
 		return vt_violation(p->vd, "INV-data-integrity", VT_WHO_DEVICE, e, g,
 				    "frame %llu came back different at byte %llu",
 				    (unsigned long long)k, (unsigned long long)i);
@@ -194,11 +191,11 @@ static int collect(struct net_run *r, unsigned q, bool *any)
 			return g;
 		uintptr_t s1 = (uintptr_t)tok;
 		if (s1 == 0 || s1 > p->nslots ||
-		    (q == NET_TXQ ? !p->slots[s1 - 1].busy : !*rx_mark(p, (unsigned)(s1 - 1))))
+		    (q == VIRTIO_NET_TXQ ? !p->slots[s1 - 1].busy : !*rx_mark(p, (unsigned)(s1 - 1))))
 			return vt_violation(p->vd, "INV-harness-fault", VT_WHO_HARNESS, NULL, NULL,
 					    "driver returned an unknown token %p on queue %u", tok, q);
 		*any = true;
-		if (q == NET_TXQ) {
+		if (q == VIRTIO_NET_TXQ) {
 			p->slots[s1 - 1].busy = false;
 			continue;
 		}
@@ -226,7 +223,7 @@ static int net_loop(struct net_run *r)
 		if (!*rx_mark(p, s) && rx_post(r, s))
 			return vt_violation(p->vd, "INV-harness-fault", VT_WHO_HARNESS, NULL, NULL,
 					    "receive buffer %u could not be made available", s);
-	d->ops->kick(d, NET_RXQ);
+	d->ops->kick(d, VIRTIO_NET_RXQ);
 	while (r->received < r->n) {
 		bool added = false, any = false;
 		int s;
@@ -241,16 +238,16 @@ static int net_loop(struct net_run *r)
 			added = true;
 		}
 		if (added)
-			d->ops->kick(d, NET_TXQ);
+			d->ops->kick(d, VIRTIO_NET_TXQ);
 		if (vt_verdict_failed(p->vd))
 			return -1;
-		int w = d->ops->wait_used(d, NET_RXQ, 1);
+		int w = d->ops->wait_used(d, VIRTIO_NET_RXQ, 1);
 		if (w < 0 || vt_verdict_failed(p->vd))
 			return -1;
-		if (collect(r, NET_RXQ, &any) < 0 || collect(r, NET_TXQ, &any) < 0)
+		if (collect(r, VIRTIO_NET_RXQ, &any) < 0 || collect(r, VIRTIO_NET_TXQ, &any) < 0)
 			return -1;
 		if (any) {
-			d->ops->kick(d, NET_RXQ);
+			d->ops->kick(d, VIRTIO_NET_RXQ);
 			idle_ms = 0;
 		} else if (++idle_ms >= p->cfg.timeout_ms) {
 			return vt_violation(p->vd, "INV-transport", VT_WHO_DEVICE, NULL, NULL,
@@ -270,14 +267,14 @@ static int net_loop(struct net_run *r)
 			return vt_violation(p->vd, "INV-transport", VT_WHO_DEVICE, NULL, NULL,
 					    "transmitted frames not used after %u ms",
 					    p->cfg.timeout_ms);
-		if (d->ops->wait_used(d, NET_TXQ, 1) < 0 || collect(r, NET_TXQ, &any) < 0)
+		if (d->ops->wait_used(d, VIRTIO_NET_TXQ, 1) < 0 || collect(r, VIRTIO_NET_TXQ, &any) < 0)
 			return -1;
 	}
 }
 
 static int net_setup(struct vt_pair *p)
 {
-	if (p->cfg.buf_size < NET_HDR_LEN + NET_MIN_FRAME || p->cfg.nseg_out > frame_len(p))
+	if (p->cfg.buf_size < VIRTIO_NET_HDR_LEN + NET_MIN_FRAME || p->cfg.nseg_out > frame_len(p))
 		return vt_violation(p->vd, "INV-harness-fault", VT_WHO_HARNESS, NULL, NULL,
 				    "%u-byte buffers cannot hold a header and a frame",
 				    p->cfg.buf_size);
@@ -329,7 +326,7 @@ const struct vt_workload vt_workload_net = {
 	.name = "net",
 	.device_id = VIRTIO_ID_NET,
 	.nphases = 1,
-	.queue = NET_TXQ,
+	.queue = VIRTIO_NET_TXQ,
 	.setup = net_setup,
 	.submit = net_submit,
 	.verify = net_verify,

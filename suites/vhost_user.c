@@ -42,13 +42,6 @@
 #include "common.h"
 #include "suites.h"
 
-#ifndef VIRTIO_ID_FS
-#define VIRTIO_ID_FS          26
-#endif
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define NET_RXQ               0
-#define NET_TXQ               1
-#define NET_HDR_LEN           12
 #define WAIT_MS               1000    /* a conforming backend answers well within   */
 #define QUIET_MS              300     /* a backend that must not act, watched this long */
 #define DPDK_TIMEOUT_MS       20000   /* testpmd takes ~1.3 s before it accepts     */
@@ -243,8 +236,8 @@ static void check_consumed(struct vt_pair *p, uint16_t device_id, unsigned n)
 		check_ring_base(p, 0, 2 * n);               /* writes, read-backs */
 		break;
 	case VIRTIO_ID_NET:
-		check_ring_base(p, NET_TXQ, n);
-		check_ring_base(p, NET_RXQ, n);   /* one buffer per frame */
+		check_ring_base(p, VIRTIO_NET_TXQ, n);
+		check_ring_base(p, VIRTIO_NET_RXQ, n);   /* one buffer per frame */
 		break;
 	case VIRTIO_ID_FS:
 		check_ring_base(p, 1, n + 1);               /* FUSE_INIT first   */
@@ -442,21 +435,21 @@ static int tx_only(struct vt_pair *p, unsigned n)
 {
 	struct vt_driver *d = p->drv;
 	unsigned done = 0;
-	uint32_t flen = p->cfg.buf_size - NET_HDR_LEN;
+	uint32_t flen = p->cfg.buf_size - VIRTIO_NET_HDR_LEN;
 
 	while (done < n) {
 		unsigned batch = 0;
 		for (unsigned s = 0; s < p->nslots && done + batch < n; s++, batch++) {
 			struct vt_pair_slot *sl = &p->slots[s];
-			memset(gmem_drv(p->gm, sl->hdr_gpa, NET_HDR_LEN), 0, NET_HDR_LEN);
+			memset(gmem_drv(p->gm, sl->hdr_gpa, VIRTIO_NET_HDR_LEN), 0, VIRTIO_NET_HDR_LEN);
 			vt_pair_fill(p, gmem_drv(p->gm, sl->out_gpa, flen), flen, done + batch);
-			struct vt_buf out[2] = { { sl->hdr_gpa, NET_HDR_LEN }, { sl->out_gpa, flen } };
-			if (d->ops->add(d, NET_TXQ, out, 2, NULL, 0, vt_pair_token(s)))
+			struct vt_buf out[2] = { { sl->hdr_gpa, VIRTIO_NET_HDR_LEN }, { sl->out_gpa, flen } };
+			if (d->ops->add(d, VIRTIO_NET_TXQ, out, 2, NULL, 0, vt_pair_token(s)))
 				return -1;
 		}
-		d->ops->kick(d, NET_TXQ);
+		d->ops->kick(d, VIRTIO_NET_TXQ);
 		for (unsigned got = 0; got < batch;) {
-			int w = d->ops->wait_used(d, NET_TXQ, p->cfg.timeout_ms);
+			int w = d->ops->wait_used(d, VIRTIO_NET_TXQ, p->cfg.timeout_ms);
 			if (w <= 0)
 				return w < 0 ? -1 : vt_violation(p->vd, "INV-transport", VT_WHO_DEVICE,
 								 NULL, NULL, "transmitted frames not "
@@ -464,7 +457,7 @@ static int tx_only(struct vt_pair *p, unsigned n)
 								 p->cfg.timeout_ms);
 			void *tok;
 			uint32_t len;
-			while (d->ops->get_used(d, NET_TXQ, &tok, &len) == 1)
+			while (d->ops->get_used(d, VIRTIO_NET_TXQ, &tok, &len) == 1)
 				got++;
 		}
 		done += batch;

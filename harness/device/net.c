@@ -24,10 +24,7 @@
 
 #include "device.h"
 
-#define NET_RX_Q            0
-#define NET_TX_Q            1
 #define NET_CFG_SIZE        8           /* mac[6], status le16 */
-#define NET_HDR_LEN         12          /* with VERSION_1 (5.1.6) */
 #define NET_HDR_LEN_LEGACY  10
 
 #define NET_FRAME_LEN       60          /* minimum Ethernet frame, no FCS */
@@ -60,7 +57,7 @@ static void net_fini(struct vt_device *dev)
 
 static unsigned hdr_len(struct vt_device *dev)
 {
-	return (vt_device_negotiated(dev) & VT_BIT(VIRTIO_F_VERSION_1)) ? NET_HDR_LEN
+	return (vt_device_negotiated(dev) & VT_BIT(VIRTIO_F_VERSION_1)) ? VIRTIO_NET_HDR_LEN
 									 : NET_HDR_LEN_LEGACY;
 }
 
@@ -74,7 +71,7 @@ static void check_tx_hdr(struct vt_device *dev, const struct vt_chain *c)
 {
 	struct vt_verdict *vd = vt_device_verdict(dev);
 	unsigned hl = hdr_len(dev);
-	uint8_t h[NET_HDR_LEN] = { 0 };
+	uint8_t h[VIRTIO_NET_HDR_LEN] = { 0 };
 	char got[32];
 
 	if (c->out_len < hl) {
@@ -97,7 +94,7 @@ static void check_tx_hdr(struct vt_device *dev, const struct vt_chain *c)
 		vt_violation(vd, "DRV-5.1.9.2.1", VT_WHO_DRIVER, "GSO_NONE", got,
 			     "transmit header gso_type set without a host GSO feature negotiated");
 	}
-	if (hl == NET_HDR_LEN && (h[10] || h[11])) {
+	if (hl == VIRTIO_NET_HDR_LEN && (h[10] || h[11])) {
 		snprintf(got, sizeof(got), "num_buffers %u", h[10] | (unsigned)h[11] << 8);
 		vt_violation(vd, "DRV-5.1.9.2.1", VT_WHO_DRIVER, "num_buffers 0", got,
 			     "transmit header num_buffers is not zero");
@@ -108,7 +105,7 @@ static void check_tx_hdr(struct vt_device *dev, const struct vt_chain *c)
 static uint32_t fill_rx(struct vt_device *dev, struct net_state *s, const struct vt_chain *c)
 {
 	unsigned hl = hdr_len(dev);
-	uint8_t pkt[NET_HDR_LEN + NET_FRAME_LEN] = { 0 };
+	uint8_t pkt[VIRTIO_NET_HDR_LEN + NET_FRAME_LEN] = { 0 };
 	uint8_t *f = pkt + hl;
 	char got[32];
 
@@ -127,7 +124,7 @@ static uint32_t fill_rx(struct vt_device *dev, struct net_state *s, const struct
 				  c->head, hl);
 		return 0;
 	}
-	if (hl == NET_HDR_LEN)
+	if (hl == VIRTIO_NET_HDR_LEN)
 		pkt[10] = 1;                    /* num_buffers */
 	memset(f, 0xff, 6);                     /* broadcast destination */
 	memcpy(f + 6, net_mac, 6);
@@ -148,7 +145,7 @@ static int net_handle(struct vt_device *dev, unsigned q, const struct vt_chain *
 {
 	struct net_state *s = *vt_device_type_state(dev);
 
-	if (q == NET_TX_Q) {
+	if (q == VIRTIO_NET_TXQ) {
 		check_tx_hdr(dev, c);
 		s->tx_packets++;
 		s->tx_bytes += c->out_len;

@@ -19,9 +19,6 @@
 #include "vhost_user_msg.h"
 #include "vhu_front.h"
 
-#ifndef VIRTIO_ID_FS
-#define VIRTIO_ID_FS 26
-#endif
 
 #define FRONT_NAME        "vhost-user"
 #define DEFAULT_QSIZE     256
@@ -39,9 +36,6 @@
 #define VHOST_ONLY_BITS   (VT_BIT(VHU_F_LOG_ALL) | VT_BIT(VHU_F_PROTOCOL_FEATURES))
 
 /* Device-type bits the queue count depends on. */
-#define VIRTIO_BLK_F_MQ   12
-#define VIRTIO_NET_F_CTRL_VQ 17
-#define VIRTIO_NET_F_MQ   22
 #define BLK_CFG_NUM_QUEUES 34           /* le16 in struct virtio_blk_config  */
 #define NET_CFG_MAX_PAIRS  8            /* le16 in struct virtio_net_config  */
 #define FS_CFG_NUM_REQ     36           /* le32 in struct virtio_fs_config   */
