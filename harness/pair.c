@@ -331,21 +331,3 @@ void vt_pair_close(struct vt_pair *p)
 	p->slots = NULL;
 	p->tmpl = p->scratch = NULL;
 }
-
-int vt_pair_run(const struct vt_pair_cfg *c, struct vt_verdict *vd, char *err, size_t errlen)
-{
-	struct vt_pair p;
-	int rc;
-
-	if (vt_pair_open(&p, c, vd, err, errlen))
-		return -2;
-	rc = vt_pair_init(&p);
-	if (rc == 0) {
-		if (vt_pair_io(&p, 0))
-			rc = -1;
-		if (p.drv->ops->reset(p.drv) && rc == 0)
-			rc = -1;
-	}
-	vt_pair_close(&p);
-	return rc;
-}

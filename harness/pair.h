@@ -105,12 +105,8 @@ int  vt_pair_init(struct vt_pair *p);
  * verified, -1 when a rule was broken or the device stopped answering
  * (recorded in p->vd). */
 int  vt_pair_io(struct vt_pair *p, unsigned n);
-/* Driver reset, then tear everything down. */
+/* Tear everything down (a caller that wants the reset judged calls the
+ * driver's reset first). */
 void vt_pair_close(struct vt_pair *p);
-
-/* open + init + io + reset, everything reported into vd.  Returns the
- * init result (0 live, 1 refused), -1 on a broken rule, -2 if the pair
- * could not be built (reason in errbuf). */
-int  vt_pair_run(const struct vt_pair_cfg *c, struct vt_verdict *vd, char *errbuf, size_t errlen);
 
 #endif
