@@ -31,6 +31,7 @@ LDLIBS   := -lcunit -lpci -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c harness/qemu/*.c \
+		       harness/matrix/*.c \
 		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c \
 		       drivers-under-test/dpdk-virtio-user/*.c suites/*.c)
 LIB_SRC  := $(filter-out harness/vcts.c harness/bench.c,$(LIB_SRC))
@@ -88,4 +89,5 @@ clean:
 
 .SECONDARY:
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/harness/vcts.d $(BUILD)/harness/bench.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/harness/vcts.d $(BUILD)/harness/bench.d \
+	 $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/unit/%.d)

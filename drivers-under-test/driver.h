@@ -62,6 +62,13 @@ enum vt_drv_fault {
 	VT_DRV_FAULT_READ_UNOFFERED_CONFIG,   /* DRV-2.5.1 reads a field whose feature is absent   */
 	VT_DRV_FAULT_QUEUE_RESET_UNVERIFIED,  /* DRV-2.6.1.1.2 reuses a queue without verifying    */
 	VT_DRV_FAULT_REENABLE_UNCONFIGURED,   /* DRV-2.6.1.2.2 re-enables without programming it   */
+	VT_DRV_FAULT_SKIP_BOUNCE_SECURE,      /* INV-unshared-access secure: data buffers not bounced  */
+	VT_DRV_FAULT_RING_PRIVATE,            /* INV-unshared-access secure: queue 0 rings private     */
+	VT_DRV_FAULT_ABOVE_WIDTH,             /* INV-dma-width a buffer GPA above the width, unbounced */
+	VT_DRV_FAULT_REMAP_AFTER_DRIVER_OK,   /* INV-iommu-changed identity: remaps a page when live   */
+	VT_DRV_FAULT_PROPOSAL_WITHOUT_AP,     /* PROP-ia-needs-ap IDENTITY_ADDRESS w/o ACCESS_PLATFORM */
+	VT_DRV_FAULT_NT_WITH_AP,              /* PROP-nt-exclusive NO_TRANSLATION + ACCESS_PLATFORM    */
+	VT_DRV_FAULT_GPA_FOR_IOVA,            /* INV-iommu-fault hands the GPA, not the IOVA (data)    */
 	VT_DRV_FAULT_COUNT
 };
 
@@ -98,12 +105,37 @@ struct vt_driver_policy {
 					  (flags = 1 / used_event far ahead)   */
 	bool prefill_before_driver_ok; /* make one buffer available before
 					  DRIVER_OK (allowed: 3.1.1 step 7)    */
+	bool rings_read_write;         /* map every ring part read/write behind an
+					  IOMMU, as Linux's coherent allocations
+					  are (default: the parts the device only
+					  reads are read-only)                 */
 	/* Device type the driver binds to (VIRTIO_ID_*): decides which
 	 * configuration fields it reads (blk: capacity, blk_size) and what its
 	 * own probe request looks like.  0: a generic driver that reads no
 	 * configuration. */
 	uint16_t device_id;
 	enum vt_drv_fault fault;
+	/* Secure guest and a device without ACCESS_PLATFORM (and without
+	 * NO_TRANSLATION): refuse (FAILED, the default), bounce everything
+	 * through shared memory (bounce-anyway), or proceed unaware (rings and
+	 * buffers in private memory, physical addresses). */
+	enum vt_secure_no_ap { VT_SECURE_NO_AP_REFUSE = 0, VT_SECURE_NO_AP_BOUNCE,
+			       VT_SECURE_NO_AP_PROCEED } secure_no_ap;
+	bool ignore_addr_width;       /* a 64-bit DMA mask whatever device_addr_width
+					 says: never bounce for width, IOVAs below the
+					 aperture only                                   */
+	/* The proposed bits' numbers (never in the specification: a profile
+	 * parameter).  -1 means unknown; so does any value <= 0, so a policy
+	 * zeroed by a caller knows no proposal (bit 0 is a device-type bit and
+	 * can never be one).  vt_pair_cfg_default() sets both to -1. */
+	int identity_bit;             /* ACCESS_PLATFORM_IDENTITY_ADDRESS bit, -1: unknown */
+	int no_translation_bit;       /* ACCESS_PLATFORM_NO_TRANSLATION bit, -1: unknown   */
+	bool accept_proposal;         /* accept a known proposed bit when offered and its
+					 rules allow                                      */
+	bool identity_before_features_ok; /* complete the 1:1 map before FEATURES_OK
+					     (else before DRIVER_OK)                    */
+	bool identity_width_limited;  /* identity addresses respect device_addr_width
+					 (bounce above it); else not                    */
 };
 
 struct vt_driver;

@@ -8,6 +8,9 @@
  * comes back and compares the payload.  Prints one row per cell and the
  * cost of the checks as a ratio.
  *
+ * Then cells per second of the platform-access matrix: every cell under
+ * profile spec-1.4 on two worker processes (vt_mx_run).
+ *
  * Then requests per second through the vhost-user front-end against real
  * backends (qemu-storage-daemon: 4 KiB block writes and read-backs; DPDK:
  * 64-byte frames looped back) at queue depth 1 and 32, when installed.
@@ -19,8 +22,10 @@
 #include <time.h>
 
 #include "backends.h"
+#include "clause.h"
 #include "pair.h"
 #include "scenario.h"
+#include "matrix/matrix.h"
 
 static double now(void)
 {
@@ -164,11 +169,53 @@ static int bench_vhost_user(double secs)
 	return 0;
 }
 
+/* ---- the platform-access matrix ---------------------------------------- */
+
+static void count_cell(void *ctx, const struct vt_mx_result *r)
+{
+	unsigned *failed = ctx;
+	*failed += vt_outcome_failed(r->outcome);
+}
+
+/* Every cell of the matrix under spec-1.4 on two workers: cells per second
+ * and the wall time of the whole run. */
+static int bench_matrix(void)
+{
+	struct vt_mx_run_opts o = { .jobs = 2 };
+	struct vt_profile p;
+	struct vt_mx_sel sel;
+	unsigned failed = 0;
+	char err[512];
+
+	if (vt_clause_load(NULL, err, sizeof(err)) ||
+	    vt_mx_profile_load("spec-1.4", &p, err, sizeof(err))) {
+		fprintf(stderr, "vcts-bench: %s\n", err);
+		return -1;
+	}
+	vt_mx_sel_all(&sel);
+	double t0 = now();
+	long n = vt_mx_run(&p, &sel, &o, count_cell, &failed, err, sizeof(err));
+	double t = now() - t0;
+	if (n < 0) {
+		fprintf(stderr, "vcts-bench: matrix: %s\n", err);
+		return -1;
+	}
+	printf("\n%-20s %8s %6s %10s %14s\n", "matrix profile", "cells", "jobs", "wall s",
+	       "matrix cells/s");
+	printf("%-20s %8ld %6u %10.2f %14.0f\n", p.name, n, o.jobs, t, n / t);
+	if (failed)
+		printf("%-20s %u cells failed (see vcts matrix --profile %s)\n", "", failed,
+		       p.name);
+	fflush(stdout);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vcts-bench [--seconds S] [--depth N] [--thread]\n"
 		   "  Buffers per second through the in-process transport, split and packed\n"
 		   "  rings, 64 B and 4 KiB echo buffers, invariant checks on and off.\n"
+		   "  Then cells/s of the platform-access matrix (profile spec-1.4, 2 jobs).\n"
 		   "  Then requests/s through the vhost-user front-end against\n"
 		   "  qemu-storage-daemon and DPDK at depth 1 and 32.\n");
 }
@@ -232,5 +279,7 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
+	if (bench_matrix())
+		return 1;
 	return bench_vhost_user(secs) ? 1 : 0;
 }

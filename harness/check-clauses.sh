@@ -80,7 +80,7 @@ FNR == 1 { in_block = 0 }
 	if (in_str) scan(text)
 }
 function scan(s,    id, before) {
-	while (match(s, /(DRV|DEV)-[0-9]+(\.[0-9]+)*|INV-[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*/)) {
+	while (match(s, /(DRV|DEV)-[0-9]+(\.[0-9]+)*|(INV|PROP|POL)-[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*/)) {
 		id = substr(s, RSTART, RLENGTH)
 		before = RSTART > 1 ? substr(s, RSTART - 1, 1) : ""
 		if (before !~ /[A-Za-z0-9_-]/ && !(id in known)) {

@@ -262,12 +262,25 @@ static int section_row(const struct tsv *f, unsigned line, char **fd)
 	return add_row(f, line, &c);
 }
 
+/* The suite's own ids: invariants (INV-), rules of proposals (PROP-) and
+ * platform policies (POL-). */
+static bool own_id_prefix(const char *id)
+{
+	static const char *const pre[] = { "INV-", "PROP-", "POL-" };
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t n = strlen(pre[i]);
+		if (strncmp(id, pre[i], n) == 0 && id[n])
+			return true;
+	}
+	return false;
+}
+
 static int invariant_row(const struct tsv *f, unsigned line, char **fd)
 {
 	struct vt_clause c = { .kind = VT_CLAUSE_INVARIANT };
 	c.id = fd[I_ID];
-	if (strncmp(c.id, "INV-", 4) != 0 || !c.id[4])
-		return fail_at(f, line, "id '%s' does not start with 'INV-'", c.id);
+	if (!own_id_prefix(c.id))
+		return fail_at(f, line, "id '%s' does not start with INV-, PROP- or POL-", c.id);
 	c.role = "invariant";
 	c.section = "";
 	c.title = fd[I_DESCRIPTION];

@@ -38,4 +38,24 @@ run_part() {
 run_part suites --exclude 'mutant/*'
 run_part mutants --filter 'mutant/*'
 
+# The platform-access matrix under every shipped profile, and the spec
+# editor's view of the two proposals side by side.
+jobs=$(nproc 2>/dev/null || echo 2)
+for profile in $("$vcts" matrix --profiles | awk '{ print $1 }'); do
+	tap=$reports/matrix-$profile.tap
+	echo "conformance: matrix $profile -> $tap" >&2
+	if ! "$vcts" matrix --profile "$profile" --jobs "$jobs" >"$tap.tmp"; then
+		status=1
+	fi
+	mv "$tap.tmp" "$tap"
+	grep "^# matrix " "$tap" | sed "s/^# /conformance: /" >&2 || true
+done
+diff=$reports/matrix-diff-identity-address-no-translation
+if ! "$vcts" matrix --diff identity-address no-translation --jobs "$jobs" --format table \
+	>"$diff.txt" || ! "$vcts" matrix --diff identity-address no-translation --jobs "$jobs" \
+	>"$diff.tap"; then
+	status=1
+fi
+echo "conformance: profile diff -> $diff.txt, $diff.tap" >&2
+
 exit "$status"

@@ -658,9 +658,31 @@ static COLD int width_violation(struct gmem_dev *d, const struct run *r, bool wr
 				(unsigned long long)r->addr, d->addr_width);
 }
 
+/* An untranslated access that is not RAM but lands on an address the
+ * platform IOMMU maps: the device took a bus address (an IOVA) for a
+ * guest-physical one, skipping the translation ACCESS_PLATFORM asks for. */
+static COLD int bypass_violation(struct gmem_dev *d, const struct run *r, bool write,
+				 enum vt_who who)
+{
+	uint64_t gpa;
+	unsigned perm;
+	if (d->iommu || !d->platform_iommu ||
+	    iommu_lookup(d->platform_iommu, r->addr, &gpa, &perm) != 0)
+		return 0;
+	if (d->vd)
+		vt_violation_mem(d->vd, "INV-iommu-bypass", who, r->addr, gpa,
+				 "device %s of %llu bytes at 0x%llx used as guest-physical, but it is "
+				 "an IOVA the platform IOMMU maps to gpa 0x%llx",
+				 dir_name(write), (unsigned long long)r->len,
+				 (unsigned long long)r->addr, (unsigned long long)gpa);
+	return -1;
+}
+
 static COLD int not_ram_violation(struct gmem_dev *d, const struct run *r, bool write,
 				  enum vt_who who)
 {
+	if (bypass_violation(d, r, write, who))
+		return -1;
 	if (!d->vd)
 		return -1;
 	return vt_violation_mem(d->vd, "INV-not-ram", who, r->addr, r->gpa,

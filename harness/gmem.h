@@ -129,6 +129,10 @@ struct iommu;
 struct gmem_dev {
 	struct gmem *gm;
 	struct iommu *iommu;          /* NULL: device addresses are GPAs      */
+	struct iommu *platform_iommu; /* the platform IOMMU whether or not the
+					 device uses it (NULL: none known):
+					 names an untranslated access to a
+					 mapped IOVA INV-iommu-bypass         */
 	unsigned addr_width;          /* device DMA address width, 1..64      */
 	bool checks;                  /* invariant checks (width, sharing,
 					 log); translation and bounds are
@@ -154,6 +158,8 @@ int gmem_dev_check(struct gmem_dev *d, uint64_t addr, uint64_t len, bool write,
  *   INV-dma-width         device address at or above 2^addr_width
  *   INV-unshared-access   a page of the range is private
  *   INV-not-ram           the GPA range is not guest RAM
+ *   INV-iommu-bypass      instead of INV-not-ram: an untranslated access
+ *                         (iommu NULL) at an address platform_iommu maps
  *   INV-harness-fault     the device view faulted (harness bug)       */
 int gmem_dev_read(struct gmem_dev *d, uint64_t addr, void *dst, uint64_t len);
 int gmem_dev_write(struct gmem_dev *d, uint64_t addr, const void *src, uint64_t len);

@@ -21,6 +21,9 @@ void vt_pair_cfg_default(struct vt_pair_cfg *c)
 	c->drv.features = VT_BIT(VIRTIO_F_VERSION_1);
 	c->drv.accept_access_platform = true;
 	c->drv.dma = VT_DMA_IOMMU;
+	/* Proposed bits: none known unless a caller sets them. */
+	c->drv.identity_bit = -1;
+	c->drv.no_translation_bit = -1;
 	c->nreq = 64;
 	c->buf_size = 64;
 	c->nseg_out = c->nseg_in = 1;
@@ -76,22 +79,44 @@ unsigned vt_pair_split_segs(struct vt_buf *b, uint64_t gpa, uint32_t len, unsign
 	return n;
 }
 
+/* The regions data buffers go to: buf_region alone, or with buf_spread
+ * every region that is not shared by construction (those hold rings and
+ * bounce pools).  Returns how many, or 0 with a reason in err. */
+static unsigned buffer_regions(const struct vt_pair *p, unsigned *reg, char *err, size_t errlen)
+{
+	const struct vt_pair_cfg *c = &p->cfg;
+	unsigned nreg = gmem_nregions(p->gm), n = 0;
+	if (c->buf_spread) {
+		for (unsigned i = 0; i < nreg; i++)
+			if (!(gmem_region(p->gm, i)->flags & GMEM_REGION_SHARED))
+				reg[n++] = i;
+		if (!n)
+			snprintf(err, errlen, "no guest RAM outside the shared region");
+		return n;
+	}
+	unsigned r = (unsigned)c->buf_region;
+	if (c->buf_region < 0)   /* the highest RAM that is not shared by construction */
+		for (r = nreg - 1; r > 0 && (gmem_region(p->gm, r)->flags & GMEM_REGION_SHARED);)
+			r--;
+	if (r >= nreg) {
+		snprintf(err, errlen, "buffer region %d does not exist", c->buf_region);
+		return 0;
+	}
+	reg[0] = r;
+	return 1;
+}
+
 static int alloc_slots(struct vt_pair *p, char *err, size_t errlen)
 {
 	const struct vt_pair_cfg *c = &p->cfg;
-	unsigned nreg = gmem_nregions(p->gm);
-	unsigned reg = (unsigned)c->buf_region;
-	if (c->buf_region < 0)   /* the highest RAM that is not shared by construction */
-		for (reg = nreg - 1; reg > 0 && (gmem_region(p->gm, reg)->flags & GMEM_REGION_SHARED);)
-			reg--;
-
-	if (reg >= nreg) {
-		snprintf(err, errlen, "buffer region %d does not exist", c->buf_region);
+	unsigned regs[GMEM_MAX_REGIONS];
+	unsigned nbr = buffer_regions(p, regs, err, errlen);
+	if (!nbr)
 		return -1;
-	}
 	p->tmpl = malloc(c->buf_size);
 	p->scratch = malloc(c->buf_size);
-	p->nslots = c->depth;
+	/* Spread buffers: one request in flight in every region at least. */
+	p->nslots = c->buf_spread && c->depth < nbr ? nbr : c->depth;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
 	if (!p->tmpl || !p->scratch || !p->slots) {
 		snprintf(err, errlen, "out of memory");
@@ -101,6 +126,7 @@ static int alloc_slots(struct vt_pair *p, char *err, size_t errlen)
 		p->tmpl[i] = pattern(0, i);
 	for (unsigned i = 0; i < p->nslots; i++) {
 		struct vt_pair_slot *s = &p->slots[i];
+		unsigned reg = regs[i % nbr];
 		s->out_gpa = gmem_alloc(p->gm, reg, c->buf_size, 64);
 		s->in_gpa = gmem_alloc(p->gm, reg, c->buf_size, 64);
 		s->hdr_gpa = gmem_alloc(p->gm, reg, sizeof(struct virtio_blk_outhdr), 16);
@@ -165,6 +191,12 @@ int vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdi
 	}
 
 	gmem_layout_standard(&l, (uint64_t)p->cfg.ram_mb << 20, p->cfg.high_mem);
+	/* RAM from 2^48 up: only a 64-bit device (or platform) reaches it. */
+	if (p->cfg.high_mem && p->cfg.above_48 &&
+	    gmem_layout_add(&l, 1ULL << 48, (uint64_t)p->cfg.ram_mb << 20, 0)) {
+		snprintf(err, errlen, "guest memory layout has no room for RAM at 2^48");
+		return -1;
+	}
 	if (p->cfg.shared_region &&
 	    gmem_layout_add(&l, VT_PAIR_SHARED_GPA, VT_PAIR_SHARED_SIZE, GMEM_REGION_SHARED)) {
 		snprintf(err, errlen, "guest memory layout has no room for the shared region");
@@ -175,6 +207,8 @@ int vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdi
 		snprintf(err, errlen, "guest memory: %s", strerror(errno));
 		return -1;
 	}
+	if (p->cfg.iommu_identity && !p->cfg.iommu_aw)
+		p->cfg.iommu_aw = 64;
 	if (p->cfg.iommu_aw) {
 		p->io = iommu_create(p->cfg.iommu_aw, vd);
 		if (!p->io) {
@@ -182,7 +216,19 @@ int vt_pair_open(struct vt_pair *p, const struct vt_pair_cfg *c, struct vt_verdi
 			goto fail;
 		}
 	}
+	/* Pass-through: the platform maps all RAM 1:1 before anyone runs, so
+	 * a driver hands guest-physical addresses and maps nothing. */
+	if (p->cfg.iommu_identity) {
+		if (iommu_identity_map_all(p->io, p->gm) != 0) {
+			snprintf(err, errlen, "a %u-bit IOMMU cannot map all guest RAM 1:1",
+				 p->cfg.iommu_aw);
+			goto fail;
+		}
+		if (p->cfg.drv.dma == VT_DMA_IOMMU)
+			p->cfg.drv.dma = VT_DMA_DIRECT;
+	}
 	gmem_dev_init(&p->dma, p->gm, p->io, p->cfg.dev_width ? p->cfg.dev_width : 64, vd);
+	p->dma.platform_iommu = p->io;
 	p->dma.checks = !p->cfg.checks_off;
 	if (alloc_slots(p, err, errlen))
 		goto fail;

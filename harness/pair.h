@@ -43,6 +43,16 @@ struct vt_pair_cfg {
 					       and bounce pool there, the only memory
 					       an external backend is given          */
 	int buf_region;                     /* region of the data buffers (-1: last)       */
+	bool above_48;                      /* with high_mem: one more RAM region at 2^48  */
+	bool buf_spread;                    /* slot i's buffers in the i-th RAM region (mod
+					       their number; regions shared by
+					       construction are not data memory), and at
+					       least one slot per such region; overrides
+					       buf_region                                  */
+	bool iommu_identity;                /* the platform IOMMU (aw iommu_aw, 0: 64) is in
+					       pass-through: mapped 1:1 over all RAM at
+					       creation; the driver then hands GPAs
+					       (policy dma DIRECT unless BOUNCE)           */
 	bool threaded;                      /* device on its own thread                    */
 	bool checks_off;                    /* accessor invariant checks off (bench only)  */
 	unsigned nreq;                      /* requests to run (0: 64)                     */

@@ -785,15 +785,20 @@ static enum vt_outcome report(struct vt_tap *tap, const struct vt_instance *in,
  * it tells its tests who it is through HARNESS_ACTIVE and HARNESS_VERSION,
  * and gets the same stream announced as 13.
  */
-static unsigned tap_version(const struct vt_run_opts *o)
+unsigned vt_run_tap_version(unsigned asked)
 {
-	if (o->tap_version)
-		return o->tap_version;
+	if (asked)
+		return asked;
 	const char *active = getenv("HARNESS_ACTIVE");
 	if (!active || !*active)
 		return 14;
 	const char *v = getenv("HARNESS_VERSION");
 	return v && strtod(v, NULL) >= 3.48 ? 14 : 13;
+}
+
+static unsigned tap_version(const struct vt_run_opts *o)
+{
+	return vt_run_tap_version(o->tap_version);
 }
 
 static void progress(bool on, bool tty, unsigned i, unsigned n, const char *name)

@@ -45,6 +45,12 @@ struct vt_run_opts {
 int vt_run(const struct vt_suite *const *suites, const struct vt_run_opts *o);
 
 /*
+ * The TAP version line to announce: `asked` when not 0, else 14, except
+ * 13 under a prove (HARNESS_ACTIVE) older than 3.48, which rejects 14.
+ */
+unsigned vt_run_tap_version(unsigned asked);
+
+/*
  * Check every test of the catalogue against the loaded registry: names
  * present and unique, clauses cited and known.  Prints one line per
  * problem to err; returns the number of problems.

@@ -8,6 +8,7 @@
  *   vcts clauses [--check] [ID...]
  *   vcts pci [SLOT] | --image FILE | --qemu TARGET
  *   vcts device --vhost-user SOCKET --type blk|net|fs [--filter GLOB]...
+ *   vcts matrix --profile P | --diff P1 P2 | --axes | --profiles [options]
  *   vcts help [COMMAND] | --help | --version
  *
  * Errors are one line on stderr and exit status 2; a run that fails a
@@ -26,6 +27,7 @@
 #include "runner.h"
 #include "test.h"
 #include "virtio.h"
+#include "matrix/matrix.h"
 #include "transport/vhu_front.h"
 #include "../suites/suites.h"
 
@@ -112,6 +114,8 @@ static const struct command commands[] = {
 	  vt_pci_cmd },
 	{ "device", "judge a vhost-user device someone else started", device_usage,
 	  cmd_device },
+	{ "matrix", "run the platform-access matrix under a rule profile, TAP on stdout",
+	  vt_matrix_usage, vt_matrix_main },
 	{ "help", "show the usage of a command", help_usage, cmd_help },
 };
 

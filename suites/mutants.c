@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../drivers-under-test/mutants/mutants.h"
+#include "../harness/matrix/matrix.h"
 #include "common.h"
 #include "suites.h"
 
@@ -26,10 +27,67 @@ static struct vt_variant variants[MAX_MUTANTS][2];
 static struct vt_test tests[MAX_MUTANTS];
 static char clauses[MAX_MUTANTS][48];
 
+/* A mutant of the platform-access rules runs in a matrix cell under a
+ * profile ("PROFILE: axis=value ..."): clean, the cell passes; with the
+ * fault, it fails and every failing subtest names the mutant's rule. */
+static void run_matrix_mutant(const struct vt_mutant *m, bool faulty)
+{
+	char prof_name[64], err[256];
+	const char *colon = strchr(m->matrix, ':');
+	if (!colon || (size_t)(colon - m->matrix) >= sizeof(prof_name))
+		vt_broken("mutant %s: matrix cell '%s' is not PROFILE: CELL", m->name, m->matrix);
+	snprintf(prof_name, sizeof(prof_name), "%.*s", (int)(colon - m->matrix), m->matrix);
+
+	struct vt_profile prof;
+	struct vt_mx_cell cell;
+	if (vt_mx_profile_load(prof_name, &prof, err, sizeof(err)))
+		vt_broken("%s", err);
+	if (vt_mx_cell_parse(colon + 1, true, &cell, err, sizeof(err)))
+		vt_broken("mutant %s: %s", m->name, err);
+
+	struct vt_mx_faults f = { 0, 0 };
+	if (faulty) {
+		f.drv = m->cell.drv_fault;
+		f.dev = m->cell.dev_fault;
+	}
+	static struct vt_mx_result r;
+	r.index = 0;
+	vt_mx_run_cell(&prof, &cell, &f, &r);
+	if (r.outcome == VT_BROKEN)
+		vt_broken("%s", r.detail);
+
+	bool found = false, other = false;
+	for (unsigned i = 0; i < r.nsub; i++) {
+		const struct vt_mx_sub *s = &r.sub[i];
+		if (!vt_outcome_failed(s->outcome))
+			continue;
+		vt_diag("%s: %s %s: %s", s->name, vt_outcome_name(s->outcome), s->rule, s->detail);
+		if (strcmp(s->rule, m->rule) == 0)
+			found = true;
+		else
+			other = true;
+	}
+	if (!faulty) {
+		CU_ASSERT_EQUAL(r.outcome, VT_PASS);
+		return;
+	}
+	if (!found)
+		vt_diag("expected rule %s to be caught in %s; it was not", m->rule, m->matrix);
+	if (other)
+		vt_diag("rules other than %s were reported", m->rule);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_FALSE(other);
+}
+
 static void run_mutant(const struct vt_variant *v)
 {
 	const struct mutant_run *r = v->data;
 	struct vt_cell cell = r->m->cell;
+
+	if (r->m->matrix) {
+		run_matrix_mutant(r->m, r->faulty);
+		return;
+	}
 
 	if (!r->faulty) {
 		/* a hostile cell stays hostile (the driver keeps probing the

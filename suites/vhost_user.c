@@ -124,6 +124,9 @@ static void case_cfg(struct run *r)
 	vt_cell_to_cfg(&cell, cfg);
 	/* ACCESS_PLATFORM only where the cell asks for it */
 	cfg->drv.accept_access_platform = cell.access_platform;
+	/* rings read/write, as a Linux guest maps them: DPDK 22.11 asks for
+	 * write access to the descriptor table and avail ring it only reads */
+	cfg->drv.rings_read_write = true;
 	if (cell.access_platform && !cell.iommu_aw)
 		cfg->iommu_aw = cfg->iommu_aw ? cfg->iommu_aw : 48;
 	if (cell.access_platform)

@@ -12,6 +12,22 @@
 #define DEV(n, r, f, w, ...) \
 	{ .name = n, .subject = VT_ROLE_DEVICE, .rule = r, .what = w, \
 	  .cell = { .dev_fault = f, REQ_PLAIN, __VA_ARGS__ } }
+/* Mutants of the platform-access rules: they show in a matrix cell (a
+ * profile and one value per axis), where the rule's subtest catches them. */
+#define MXDRV(n, r, f, w, m) \
+	{ .name = n, .subject = VT_ROLE_DRIVER, .rule = r, .what = w, \
+	  .cell = { .drv_fault = f }, .matrix = m }
+#define MXDEV(n, r, f, w, m) \
+	{ .name = n, .subject = VT_ROLE_DEVICE, .rule = r, .what = w, \
+	  .cell = { .dev_fault = f }, .matrix = m }
+
+/* Matrix cells the platform-access mutants show in. */
+#define MX_SECURE_AP  "strict-cc: ap-offer=yes ap-accept=yes secure=on translation=none " \
+		      "width=64 device=echo"
+#define MX_IOMMU48    "spec-1.4: ap-offer=yes ap-accept=yes translation=iommu48 width=64 " \
+		      "device=echo"
+#define MX_IA(tr)     "identity-address: ap-offer=yes ap-accept=yes prop-offer=yes " \
+		      "prop-accept=yes translation=" tr " width=64 device=echo"
 
 const struct vt_mutant vt_mutants[] = {
 	/* ---- driver mutants: the checking device must catch them ---- */
@@ -99,6 +115,24 @@ const struct vt_mutant vt_mutants[] = {
 	    .flow = VT_FLOW_QUEUE_RESET),
 	DRV("drv-reenable-unconfigured", "DRV-2.6.1.2.2", VT_DRV_FAULT_REENABLE_UNCONFIGURED,
 	    "re-enables a reset queue without configuring it", .flow = VT_FLOW_QUEUE_RESET),
+	MXDRV("drv-skip-bounce-secure", "INV-unshared-access", VT_DRV_FAULT_SKIP_BOUNCE_SECURE,
+	      "secure guest: hands its private data buffers over unbounced", MX_SECURE_AP),
+	MXDRV("drv-ring-private", "INV-unshared-access", VT_DRV_FAULT_RING_PRIVATE,
+	      "secure guest: leaves queue 0's rings in private memory", MX_SECURE_AP),
+	MXDRV("drv-above-width", "INV-dma-width", VT_DRV_FAULT_ABOVE_WIDTH,
+	      "hands a buffer above the device's DMA width without bouncing it",
+	      "spec-1.4: translation=none width=32 device=echo"),
+	MXDRV("drv-remap-after-driver-ok", "INV-iommu-changed", VT_DRV_FAULT_REMAP_AFTER_DRIVER_OK,
+	      "IDENTITY_ADDRESS: unmaps and maps again a page of the 1:1 map after DRIVER_OK",
+	      MX_IA("identity")),
+	MXDRV("drv-proposal-without-ap", "PROP-ia-needs-ap", VT_DRV_FAULT_PROPOSAL_WITHOUT_AP,
+	      "accepts IDENTITY_ADDRESS without ACCESS_PLATFORM", MX_IA("none")),
+	MXDRV("drv-nt-with-ap", "PROP-nt-exclusive", VT_DRV_FAULT_NT_WITH_AP,
+	      "accepts NO_TRANSLATION together with ACCESS_PLATFORM",
+	      "no-translation: ap-offer=yes ap-accept=yes prop-offer=yes prop-accept=yes "
+	      "translation=none width=64 device=echo"),
+	MXDRV("drv-gpa-for-iova", "INV-iommu-fault", VT_DRV_FAULT_GPA_FOR_IOVA,
+	      "behind an IOMMU, hands a data buffer's GPA instead of its IOVA", MX_IOMMU48),
 
 	/* ---- device mutants: the reference driver must catch them ---- */
 	DEV("dev-status-not-reset", "DEV-2.4.1", VT_DEV_FAULT_STATUS_NOT_RESET,
@@ -170,6 +204,17 @@ const struct vt_mutant vt_mutants[] = {
 	DEV("dev-reenable-old-size", "DEV-2.6.1.2.1", VT_DEV_FAULT_REENABLE_OLD_SIZE,
 	    "ignores the new queue size when a queue is re-enabled",
 	    .flow = VT_FLOW_QUEUE_RESET),
+	MXDEV("dev-read-private", "INV-unshared-access", VT_DEV_FAULT_READ_PRIVATE,
+	      "reads a private page of a secure guest with every request", MX_SECURE_AP),
+	MXDEV("dev-ignore-iommu", "INV-iommu-bypass", VT_DEV_FAULT_IGNORE_IOMMU,
+	      "takes data buffer IOVAs for guest-physical addresses", MX_IOMMU48),
+	MXDEV("dev-unmapped-iova", "INV-iommu-fault", VT_DEV_FAULT_UNMAPPED_IOVA,
+	      "reads a page past a buffer that the IOMMU does not map", MX_IOMMU48),
+	MXDEV("dev-accept-without-ap", "POL-cc-device-refuses", VT_DEV_FAULT_ACCEPT_WITHOUT_AP,
+	      "keeps FEATURES_OK without the ACCESS_PLATFORM its policy requires",
+	      "strict-cc: ap-offer=yes ap-accept=no translation=iommu48 width=64 device=echo"),
+	MXDEV("dev-write-readonly", "INV-iommu-fault", VT_DEV_FAULT_WRITE_READONLY,
+	      "writes the avail ring, which the driver mapped read-only", MX_IOMMU48),
 };
 
 const unsigned vt_nmutants = sizeof(vt_mutants) / sizeof(vt_mutants[0]);

@@ -21,6 +21,10 @@ struct vt_mutant {
 				    (a hostile driver probing a device)           */
 	const char *what;        /* one line                                       */
 	struct vt_cell cell;     /* with drv_fault or dev_fault set                */
+	/* A mutant of the platform-access rules shows in a matrix cell instead:
+	 * "PROFILE: axis=value ..." (axes missing take value 0), run with the
+	 * cell's drv_fault / dev_fault switched on.  NULL: the cell above. */
+	const char *matrix;
 };
 
 extern const struct vt_mutant vt_mutants[];

@@ -2,19 +2,27 @@
 /*
  * dma.c - the reference driver's DMA layer.
  *
- * A buffer reaches the device in one of three ways:
+ * A buffer reaches the device in one of these ways:
  *  - directly: the device address is the guest-physical address (without
  *    ACCESS_PLATFORM the driver passes only physical addresses, DRV-6.1);
  *  - through the IOMMU model (ACCESS_PLATFORM negotiated): the pages are
- *    mapped at IOVAs handed out top-down from the top of the aperture,
- *    read-only for device-readable buffers, write-only for device-writable
- *    ones, and unmapped when the buffer is used;
+ *    mapped at IOVAs handed out top-down from 2 GiB below the top of what
+ *    the device may be handed (never numerically a GPA), read-only for
+ *    device-readable buffers, write-only for device-writable ones, and
+ *    unmapped when the buffer is used;
+ *  - 1:1 (IDENTITY_ADDRESS, or a platform IOMMU in pass-through): the
+ *    device address is the GPA and the driver never touches the IOMMU
+ *    after the complete 1:1 map is made;
  *  - bounced: copied through a pool of shared low memory, for a secure
  *    guest (its private pages are out of the device's reach) and for any
- *    buffer ending above the device's DMA address width.
+ *    buffer ending above the device's DMA address width (unless the
+ *    policy ignores the width).
  * Rings and indirect tables are driver memory the device reads for the
  * life of a queue: page-aligned blocks in low memory, shared in a secure
- * guest, mapped read/write in the IOMMU.
+ * guest, mapped in the IOMMU read-only except the pages the device writes
+ * (used ring, packed descriptors and device event suppression).
+ * A secure guest that proceeds without ACCESS_PLATFORM (a policy) shares
+ * nothing: the device gets private memory, as an unaware driver would.
  *
  * The bounce pool and the IOVA window are bitmaps allocated once; mapping
  * a buffer allocates nothing.
@@ -97,47 +105,101 @@ static uint64_t iova_of(const struct ref_iova *w, uint32_t page, uint32_t n)
 	return (w->top_page - page - n) << GMEM_PAGE_SHIFT;
 }
 
-static int iova_map(struct ref_driver *d, uint64_t gpa, uint64_t len, unsigned perm,
-		    uint32_t *page, uint32_t *npages, uint64_t *dev)
+/* Reserve n window pages; the IOVA of the first is *iova.  0, or 1 when
+ * the window is full. */
+static int iova_alloc(struct ref_iova *w, uint64_t n, uint32_t *page, uint64_t *iova)
 {
-	struct ref_iova *w = &d->dma.iova;
-	uint64_t first = gpa & ~PAGE_MASK;
-	uint64_t n = ((gpa + (len ? len : 1) - 1) >> GMEM_PAGE_SHIFT) - (gpa >> GMEM_PAGE_SHIFT) + 1;
 	if (n > w->npages)
 		return 1;
 	int64_t r = bm_alloc(w->bits, w->npages, &w->hint, (uint32_t)n);
 	if (r < 0)
 		return 1;
-	uint64_t iova = iova_of(w, (uint32_t)r, (uint32_t)n);
+	*page = (uint32_t)r;
+	*iova = iova_of(w, (uint32_t)r, (uint32_t)n);
+	return 0;
+}
+
+static void iova_release(struct ref_driver *d, uint32_t page, uint32_t npages, uint64_t mapped)
+{
+	struct ref_iova *w = &d->dma.iova;
+	uint64_t iova = iova_of(w, page, npages);
+	if (mapped) {
+		iommu_unmap(d->pub.iommu, iova, mapped << GMEM_PAGE_SHIFT);
+		iommu_invalidate(d->pub.iommu, iova, mapped << GMEM_PAGE_SHIFT);
+	}
+	bm_fill(w->bits, page, npages, false);
+}
+
+/* Map [gpa, gpa+len) at fresh IOVAs with one permission: a streaming
+ * mapping (read-only for device-readable buffers, write-only for
+ * device-writable ones). */
+static int iova_map(struct ref_driver *d, uint64_t gpa, uint64_t len, unsigned perm,
+		    uint32_t *page, uint32_t *npages, uint64_t *dev)
+{
+	uint64_t first = gpa & ~PAGE_MASK;
+	uint64_t n = ((gpa + (len ? len : 1) - 1) >> GMEM_PAGE_SHIFT) - (gpa >> GMEM_PAGE_SHIFT) + 1;
+	uint64_t iova;
+	if (iova_alloc(&d->dma.iova, n, page, &iova))
+		return 1;
 	if (iommu_map(d->pub.iommu, iova, first, n << GMEM_PAGE_SHIFT, perm) != 0) {
-		bm_fill(w->bits, (uint32_t)r, (uint32_t)n, false);
+		iova_release(d, *page, (uint32_t)n, 0);
 		return -1;
 	}
 	d->dma.stats.iommu_maps++;
-	*page = (uint32_t)r;
 	*npages = (uint32_t)n;
 	*dev = iova + (gpa & PAGE_MASK);
 	return 0;
 }
 
+/* Map a page-aligned block of n pages: the pages holding rw read/write,
+ * the others `perm` (a ring's driver-written parts are read-only to the
+ * device). */
+static int iova_map_block(struct ref_driver *d, uint64_t gpa, uint64_t n, unsigned perm,
+			  const struct ref_rw *rw, uint32_t *page, uint64_t *dev)
+{
+	uint64_t iova, done = 0;
+	uint64_t a = n, b = n;          /* read/write pages [a, b) */
+	if (rw && rw->end > rw->off) {
+		uint64_t bytes = n << GMEM_PAGE_SHIFT;
+		uint64_t end = rw->end < bytes ? rw->end : bytes;
+		a = rw->off < bytes ? rw->off >> GMEM_PAGE_SHIFT : n;
+		b = (end + PAGE_MASK) >> GMEM_PAGE_SHIFT;
+		b = b > a ? b : a;
+	}
+	const uint64_t cut[4] = { 0, a, b, n };
+	if (iova_alloc(&d->dma.iova, n, page, &iova))
+		return -1;
+	for (unsigned k = 0; k < 3; k++) {
+		uint64_t len = (cut[k + 1] - cut[k]) << GMEM_PAGE_SHIFT;
+		uint64_t off = cut[k] << GMEM_PAGE_SHIFT;
+		if (!len)
+			continue;
+		if (iommu_map(d->pub.iommu, iova + off, gpa + off, len,
+			      k == 1 ? IOMMU_PERM_RW : perm) != 0) {
+			iova_release(d, *page, (uint32_t)n, done);
+			return -1;
+		}
+		done = cut[k + 1];
+	}
+	d->dma.stats.iommu_maps++;
+	*dev = iova;
+	return 0;
+}
+
 static void iova_unmap(struct ref_driver *d, uint32_t page, uint32_t npages)
 {
-	struct ref_iova *w = &d->dma.iova;
-	uint64_t iova = iova_of(w, page, npages);
-	iommu_unmap(d->pub.iommu, iova, (uint64_t)npages << GMEM_PAGE_SHIFT);
-	iommu_invalidate(d->pub.iommu, iova, (uint64_t)npages << GMEM_PAGE_SHIFT);
-	bm_fill(w->bits, page, npages, false);
+	iova_release(d, page, npages, npages);
 }
 
 /* ---- setup ------------------------------------------------------------ */
 
-/* Where memory the device must reach lives: in a secure guest the first
- * region that is shared by construction (the one an external backend is
- * given), else low memory. */
+/* Where memory the device must reach lives: in a confined secure guest
+ * the first region that is shared by construction (the one an external
+ * backend is given), else low memory. */
 static unsigned shared_region(const struct ref_driver *d)
 {
 	const struct gmem *gm = d->pub.gm;
-	if (d->pub.policy.secure)
+	if (d->dma.confine)
 		for (unsigned i = 0; i < gmem_nregions(gm); i++)
 			if (gmem_region(gm, i)->flags & GMEM_REGION_SHARED)
 				return i;
@@ -164,7 +226,7 @@ static int pool_setup(struct ref_driver *d)
 	if (!p->drv || !p->bits)
 		return -1;
 	/* The pool is the memory a secure guest deliberately exposes. */
-	if (d->pub.policy.secure && gmem_share(d->pub.gm, gpa, size) != 0)
+	if (d->dma.confine && gmem_share(d->pub.gm, gpa, size) != 0)
 		return -1;
 	p->gpa = gpa;
 	p->size = size;
@@ -173,15 +235,23 @@ static int pool_setup(struct ref_driver *d)
 	return 0;
 }
 
+/* The window: REF_IOVA_WINDOW pages (at most) ending 2 GiB below the top
+ * of what the device may be handed, 2^eff with eff the smaller of the
+ * aperture and the device's width (the aperture alone when the width is
+ * ignored).  RAM never lies there, so an IOVA is never numerically a GPA:
+ * a device that takes one for the other reaches no RAM. */
 static int iova_setup(struct ref_driver *d)
 {
+	const struct vt_driver_policy *p = &d->pub.policy;
 	struct ref_iova *w = &d->dma.iova;
 	unsigned aw = iommu_aw_bits(d->pub.iommu);
-	unsigned width = d->pub.policy.device_addr_width ? d->pub.policy.device_addr_width : 64;
-	unsigned eff = aw < width ? aw : width;
+	unsigned width = p->device_addr_width ? p->device_addr_width : 64;
+	unsigned eff = !p->ignore_addr_width && width < aw ? width : aw;
 	if (eff <= GMEM_PAGE_SHIFT)
 		return -1;
 	uint64_t top = eff >= 64 ? 1ull << (64 - GMEM_PAGE_SHIFT) : 1ull << (eff - GMEM_PAGE_SHIFT);
+	if (eff >= 32)
+		top -= 1ull << (31 - GMEM_PAGE_SHIFT);
 	uint32_t n = top < REF_IOVA_WINDOW ? (uint32_t)top : REF_IOVA_WINDOW;
 	if (!w->bits) {
 		w->bits = calloc(REF_IOVA_WINDOW / 64, 8);
@@ -195,22 +265,72 @@ static int iova_setup(struct ref_driver *d)
 	return 0;
 }
 
-/* Decide how buffers reach the device, from the negotiated features and
- * the policy; allocate the bounce pool and IOVA window it needs. */
+int ref_dma_identity_map(struct ref_driver *d)
+{
+	struct iommu *io = d->pub.iommu;
+	if (!io || iommu_identity_complete(io, d->pub.gm))
+		return 0;
+	return iommu_identity_map_all(io, d->pub.gm);
+}
+
+void ref_dma_identity_remap(struct ref_driver *d)
+{
+	const struct gmem *gm = d->pub.gm;
+	struct iommu *io = d->pub.iommu;
+	if (!io || !d->dma.identity || !gmem_nregions(gm))
+		return;
+	/* The last page of guest RAM: nothing the driver allocated is there. */
+	const struct gmem_region_desc *r = gmem_region(gm, gmem_nregions(gm) - 1);
+	uint64_t gpa = r->gpa + r->size - PAGE;
+	if (iommu_unmap(io, gpa, PAGE) == 0) {
+		iommu_invalidate(io, gpa, PAGE);
+		iommu_map(io, gpa, gpa, PAGE, IOMMU_PERM_RW);   /* INV-iommu-changed on purpose */
+	}
+}
+
+/* Does the driver keep to the device's DMA width? */
+static bool width_respected(const struct ref_driver *d)
+{
+	const struct vt_driver_policy *p = &d->pub.policy;
+	if (ref_fault(d, VT_DRV_FAULT_ABOVE_WIDTH))
+		return false;           /* INV-dma-width broken on purpose */
+	/* Whether identity addresses are subject to the width is the open
+	 * question of IDENTITY_ADDRESS: the policy answers it. */
+	if (d->dma.identity)
+		return p->identity_width_limited;
+	return !p->ignore_addr_width;
+}
+
 int ref_dma_setup(struct ref_driver *d)
 {
 	struct ref_dma *m = &d->dma;
 	const struct vt_driver_policy *p = &d->pub.policy;
 	bool ap = ref_has(d, VIRTIO_F_ACCESS_PLATFORM);
+	bool nt = ref_has_proposal(d, p->no_translation_bit);
 	unsigned width = p->device_addr_width ? p->device_addr_width : 64;
 
-	m->use_iommu = ap && p->dma == VT_DMA_IOMMU && d->pub.iommu;
-	m->bounce_all = p->secure || (ap && p->dma == VT_DMA_BOUNCE);
+	/* A secure guest confines the device to shared memory when it knows
+	 * the device is confined (ACCESS_PLATFORM, NO_TRANSLATION) or bounces
+	 * anyway; one that proceeds unaware hands it private memory. */
+	m->confine = p->secure && (ap || nt || p->secure_no_ap == VT_SECURE_NO_AP_BOUNCE);
+	m->identity = ap && ref_has_proposal(d, p->identity_bit);
+	/* Translated addresses only with ACCESS_PLATFORM alone: untranslated
+	 * under NO_TRANSLATION, 1:1 under IDENTITY_ADDRESS. */
+	m->use_iommu = ap && !nt && !m->identity && p->dma == VT_DMA_IOMMU && d->pub.iommu;
+	m->bounce_all = m->confine || (ap && p->dma == VT_DMA_BOUNCE);
+	if (m->confine && ref_fault(d, VT_DRV_FAULT_SKIP_BOUNCE_SECURE))
+		m->bounce_all = false;  /* INV-unshared-access broken on purpose */
+	m->gpa_for_iova = ref_fault(d, VT_DRV_FAULT_GPA_FOR_IOVA);
 	/* An IOVA is always below the width; a GPA above it must bounce. */
-	m->limit = (m->use_iommu || width >= 64) ? UINT64_MAX : 1ull << width;
+	m->limit = (m->use_iommu || width >= 64 || !width_respected(d)) ? UINT64_MAX
+									 : 1ull << width;
 	if ((m->bounce_all || m->limit != UINT64_MAX) && pool_setup(d) != 0)
 		return -1;
 	if (m->use_iommu && iova_setup(d) != 0)
+		return -1;
+	/* Under IDENTITY_ADDRESS the 1:1 map is complete before DRIVER_OK
+	 * (before FEATURES_OK when the policy says so: done then). */
+	if (m->identity && ref_dma_identity_map(d) != 0)
 		return -1;
 	return 0;
 }
@@ -273,6 +393,8 @@ int ref_dma_map(struct ref_driver *d, uint64_t gpa, uint32_t len, bool write, st
 			ref_dma_unmap(d, m, 0);
 			return r;
 		}
+		if (dm->gpa_for_iova)
+			m->dev = m->view;   /* INV-iommu-fault broken on purpose */
 	}
 	return 0;
 }
@@ -305,34 +427,43 @@ void *ref_dma_view(struct ref_driver *d, const struct ref_map *m)
 
 /* ---- memory shared for the life of a queue ----------------------------- */
 
-int ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, unsigned perm)
+int ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, unsigned perm,
+		      const struct ref_rw *rw)
 {
 	uint64_t need = (size + PAGE_MASK) & ~PAGE_MASK;
+	/* Shared in a confined secure guest, unless the driver fault
+	 * RING_PRIVATE keeps it in private low memory. */
+	bool share = d->dma.confine && !c->private_mem;
 	if (need == 0)
 		need = PAGE;
 	if (c->cap < need) {
 		/* Own whole pages, so sharing never exposes a neighbour. */
-		uint64_t gpa = gmem_alloc(d->pub.gm, shared_region(d), need, PAGE);
+		unsigned region = c->private_mem ? 0 : shared_region(d);
+		uint64_t gpa = gmem_alloc(d->pub.gm, region, need, PAGE);
 		if (gpa == GMEM_NOADDR)
 			return -1;
-		if (c->cap && d->pub.policy.secure)
+		if (c->cap && gmem_secure(d->pub.gm))
 			gmem_unshare(d->pub.gm, c->gpa, c->cap);
 		c->gpa = gpa;
 		c->cap = need;
 		c->drv = gmem_drv(d->pub.gm, gpa, need);
 		if (!c->drv)
 			return -1;
-		if (d->pub.policy.secure && gmem_share(d->pub.gm, gpa, need) != 0)
+		if (share && gmem_share(d->pub.gm, gpa, need) != 0)
 			return -1;
 	}
 	memset(c->drv, 0, c->cap);
 	c->iova_page = UINT32_MAX;
 	c->npages = 0;
 	c->dev = c->gpa;
-	if (d->dma.use_iommu &&
-	    iova_map(d, c->gpa, c->cap, perm, &c->iova_page, &c->npages, &c->dev) != 0) {
-		c->iova_page = UINT32_MAX;
-		return -1;
+	if (d->dma.use_iommu) {
+		uint64_t n = c->cap >> GMEM_PAGE_SHIFT;
+		if (iova_map_block(d, c->gpa, n, perm, rw, &c->iova_page, &c->dev) != 0) {
+			c->iova_page = UINT32_MAX;
+			c->dev = c->gpa;
+			return -1;
+		}
+		c->npages = (uint32_t)n;
 	}
 	return 0;
 }

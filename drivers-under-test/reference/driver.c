@@ -14,6 +14,13 @@
  * comes with a configuration change notification (DEV-2.1.2), a reset
  * queue stays quiet and observes its new size (DEV-2.6.1.1.1, DEV-2.6.1.2.1).
  *
+ * Platform access follows the policy: ACCESS_PLATFORM when offered (a
+ * SHOULD of DRV-6.1), the proposed NO_TRANSLATION (never with
+ * ACCESS_PLATFORM) and IDENTITY_ADDRESS (only with it, and only when the
+ * driver can keep the 1:1 promise) when the policy knows their bits, and
+ * what a secure guest does with a device it cannot confine: refuse,
+ * bounce anyway, or proceed unaware.
+ *
  * policy.fault makes it break exactly one driver rule on purpose.
  */
 #include <sched.h>
@@ -190,7 +197,7 @@ static int setup_queue(struct ref_driver *d, unsigned q, uint16_t size, bool pro
 		return -1;
 	if (vq->ntables &&
 	    ref_dma_coh_alloc(d, &vq->tables, (uint64_t)vq->ntables * REF_IND_MAX * 16,
-			      IOMMU_PERM_R) != 0)
+			      IOMMU_PERM_R, NULL) != 0)
 		return -1;
 	vq->broken = false;
 	vq->outstanding = 0;
@@ -403,12 +410,21 @@ static int check_needs_reset(struct ref_driver *d, bool force)
 /* Device-type bits (0..23, 42, 50..63): the policy says which it knows. */
 #define DEVICE_TYPE_BITS (((1ULL << 24) - 1) | VT_BIT(42) | ~((1ULL << 50) - 1))
 
+/* The proposed bits the policy knows (profile parameters). */
+static uint64_t known_proposals(const struct ref_driver *d)
+{
+	const struct vt_driver_policy *p = &d->pub.policy;
+	return ref_proposal(p->identity_bit) | ref_proposal(p->no_translation_bit);
+}
+
 /* The device offers only bits it could support (DEV-2.2.2): nothing
- * reserved for the future, nothing undefined in the transport range. */
+ * reserved for the future, nothing undefined in the transport range --
+ * except a proposed bit this driver knows, which a device may offer. */
 static void validate_offered(struct ref_driver *d, uint64_t offered)
 {
 	uint64_t bad = offered & (VT_FEATURES_RESERVED_FUTURE |
-				  (VT_FEATURES_TRANSPORT_RANGE & ~DEFINED_TRANSPORT_BITS));
+				  (VT_FEATURES_TRANSPORT_RANGE & ~DEFINED_TRANSPORT_BITS)) &
+		       ~known_proposals(d);
 	if (bad) {
 		char got[VT_VIOL_VAL];
 		snprintf(got, sizeof(got), "0x%llx", (unsigned long long)bad);
@@ -429,9 +445,52 @@ static uint64_t unoffered_bit(uint64_t offered)
 	return 0;
 }
 
+/* Can the driver promise that every device address is the GPA, through
+ * a complete 1:1 map (IDENTITY_ADDRESS)?  Without an IOMMU addresses
+ * already are physical; with one, its aperture must cover all RAM. */
+static bool identity_possible(const struct ref_driver *d)
+{
+	const struct gmem *gm = d->pub.gm;
+	unsigned aw;
+	if (!d->pub.iommu)
+		return true;
+	aw = iommu_aw_bits(d->pub.iommu);
+	if (aw >= 64)
+		return true;
+	for (unsigned i = 0; i < gmem_nregions(gm); i++) {
+		const struct gmem_region_desc *r = gmem_region(gm, i);
+		if (r->gpa + r->size > (1ull << aw))
+			return false;
+	}
+	return true;
+}
+
+/* The proposals of the policy, on top of the subset acc: NO_TRANSLATION
+ * when offered (never with ACCESS_PLATFORM: PROP-nt-exclusive), then
+ * IDENTITY_ADDRESS only with ACCESS_PLATFORM (PROP-ia-needs-ap) and a map
+ * the driver can make.  Each has a driver fault breaking its rule. */
+static uint64_t choose_proposals(struct ref_driver *d, uint64_t offered, uint64_t acc)
+{
+	const struct vt_driver_policy *p = &d->pub.policy;
+	const uint64_t ap = VT_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	uint64_t nt = ref_proposal(p->no_translation_bit) & offered;
+	uint64_t ia = ref_proposal(p->identity_bit) & offered;
+
+	if (nt && p->accept_proposal) {
+		acc |= nt;
+		if (!ref_fault(d, VT_DRV_FAULT_NT_WITH_AP))
+			acc &= ~ap;     /* else PROP-nt-exclusive broken on purpose */
+	}
+	if (ia && p->accept_proposal && ref_fault(d, VT_DRV_FAULT_PROPOSAL_WITHOUT_AP))
+		return (acc | ia) & ~ap;   /* PROP-ia-needs-ap broken on purpose */
+	if (ia && p->accept_proposal && (acc & ap) && identity_possible(d))
+		acc |= ia;
+	return acc;
+}
+
 /* The subset the driver accepts: only offered bits it understands
  * (DRV-2.2.1), VERSION_1 whenever offered (DRV-6.1), ACCESS_PLATFORM as
- * the policy says. */
+ * the policy says, and the proposed bits it knows under their rules. */
 static uint64_t choose_features(struct ref_driver *d, uint64_t offered)
 {
 	const struct vt_driver_policy *p = &d->pub.policy;
@@ -441,6 +500,7 @@ static uint64_t choose_features(struct ref_driver *d, uint64_t offered)
 		acc |= VT_BIT(VIRTIO_F_VERSION_1);
 	if ((offered & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)) && p->accept_access_platform)
 		acc |= VT_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	acc = choose_proposals(d, offered, acc);
 	if (ref_fault(d, VT_DRV_FAULT_ACCEPT_UNOFFERED))
 		acc |= unoffered_bit(offered);                 /* DRV-2.2.1 on purpose */
 	if (ref_fault(d, VT_DRV_FAULT_NO_VERSION_1))
@@ -596,6 +656,29 @@ static int probe_collect(struct ref_driver *d, unsigned q, const char *what)
 
 /* ---- initialisation (3.1.1) -------------------------------------------------- */
 
+/* A secure guest refuses a device it cannot confine (neither
+ * ACCESS_PLATFORM nor NO_TRANSLATION), unless its policy bounces anyway
+ * or proceeds unaware. */
+static bool refuse_secure(const struct ref_driver *d, uint64_t acc)
+{
+	const struct vt_driver_policy *p = &d->pub.policy;
+	uint64_t confined = VT_BIT(VIRTIO_F_ACCESS_PLATFORM) | ref_proposal(p->no_translation_bit);
+	return p->secure && !(acc & confined) && p->secure_no_ap == VT_SECURE_NO_AP_REFUSE;
+}
+
+/* IDENTITY_ADDRESS accepted: when the policy promises the 1:1 map before
+ * FEATURES_OK, make it complete now (otherwise ref_dma_setup does, before
+ * DRIVER_OK).  0, or -1 when it cannot be made. */
+static int identity_early(struct ref_driver *d, uint64_t acc)
+{
+	const struct vt_driver_policy *p = &d->pub.policy;
+	uint64_t ia = VT_BIT(VIRTIO_F_ACCESS_PLATFORM) | ref_proposal(p->identity_bit);
+	if ((acc & ia) != ia || ia == VT_BIT(VIRTIO_F_ACCESS_PLATFORM) ||
+	    !p->identity_before_features_ok)
+		return 0;
+	return ref_dma_identity_map(d);
+}
+
 /* Steps 1-6: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.  Returns 0,
  * 1 when refused (FAILED set), -1 on a violation. */
 static int negotiate(struct ref_driver *d, struct cfg *pre, struct cfg *post)
@@ -637,9 +720,12 @@ static int negotiate(struct ref_driver *d, struct cfg *pre, struct cfg *post)
 				     (uint32_t)pre->wide);    /* DRV-3.1.1 on purpose */
 	vt_set_driver_features(t, acc);
 
-	/* A secure guest refuses a device that cannot be confined. */
-	if (drv->policy.secure && !(acc & VT_BIT(VIRTIO_F_ACCESS_PLATFORM)))
+	if (refuse_secure(d, acc))
 		return fail_device(d);
+	if (identity_early(d, acc) != 0) {
+		fail_device(d);
+		return -1;
+	}
 
 	if (!ref_fault(d, VT_DRV_FAULT_DRIVER_OK_EARLY)) {
 		add_status(d, VIRTIO_STATUS_FEATURES_OK);
@@ -715,6 +801,8 @@ static int ref_init(struct vt_driver *drv)
 	d->cfg_irq_ok = d->cfg_irq_seen = vt_config_irqs(t);
 	add_status(d, VIRTIO_STATUS_DRIVER_OK);
 	d->live = true;
+	if (ref_fault(d, VT_DRV_FAULT_REMAP_AFTER_DRIVER_OK))
+		ref_dma_identity_remap(d);         /* INV-iommu-changed on purpose */
 	if (probe && probe_collect(d, 0, "the buffer made available before DRIVER_OK") != 0)
 		return -1;
 	return d->own_violations != v0 ? -1 : 0;

@@ -63,9 +63,13 @@ int ref_packed_setup(struct ref_driver *d, unsigned q)
 {
 	struct ref_vq *vq = &d->vq[q];
 	unsigned S = vq->size;
-	/* Each part at exactly its alignment: events 4, descriptors 16. */
-	uint64_t drv_off = 4, dev_off = 12, desc_off = 16;
-	if (ref_ring_alloc(d, vq, drv_off, dev_off, desc_off, virtq_packed_desc_size(S)) != 0)
+	/* Each part at exactly its alignment: events 4, descriptors 16.  The
+	 * driver event suppression has a page of its own, which the device
+	 * only reads; it writes the device event suppression and the
+	 * descriptors (used descriptors) on the next page. */
+	uint64_t drv_off = 4, dev_off = GMEM_PAGE_SIZE + 12, desc_off = GMEM_PAGE_SIZE + 16;
+	const struct ref_rw rw = { GMEM_PAGE_SIZE, UINT64_MAX };
+	if (ref_ring_alloc(d, vq, drv_off, dev_off, desc_off, virtq_packed_desc_size(S), &rw) != 0)
 		return -1;
 	vq->p.desc = vq->ring.drv + vq->desc_off;
 	vq->p.drv_event = vq->ring.drv + vq->drv_off;

@@ -57,6 +57,13 @@ struct ref_coh {
 	uint32_t iova_page;     /* UINT32_MAX when not mapped in the IOMMU      */
 	uint32_t npages;
 	uint8_t *drv;           /* driver view                                  */
+	uint8_t  private_mem;   /* fault RING_PRIVATE: low memory, not shared    */
+};
+
+/* Byte range of a block the device writes: mapped read/write in the
+ * IOMMU, the rest of the block with the block's own permission. */
+struct ref_rw {
+	uint64_t off, end;
 };
 
 /* Request layout inside a ring. */
@@ -184,7 +191,7 @@ struct ref_pool {               /* bounce pool: shared, in low memory       */
 	uint64_t *bits;
 };
 
-struct ref_iova {               /* IOVA window at the top of the aperture   */
+struct ref_iova {               /* IOVA window below the top of the aperture */
 	uint64_t top_page;      /* aperture top, in pages: the window ends here */
 	uint32_t npages;
 	uint32_t hint;
@@ -192,8 +199,17 @@ struct ref_iova {               /* IOVA window at the top of the aperture   */
 };
 
 struct ref_dma {
-	bool use_iommu;         /* ACCESS_PLATFORM + VT_DMA_IOMMU + an iommu */
-	bool bounce_all;        /* secure guest, or VT_DMA_BOUNCE            */
+	bool use_iommu;         /* ACCESS_PLATFORM + VT_DMA_IOMMU + an iommu,
+				   unless the addresses are untranslated
+				   (NO_TRANSLATION) or 1:1 (IDENTITY_ADDRESS) */
+	bool bounce_all;        /* confined secure guest, or VT_DMA_BOUNCE    */
+	bool confine;           /* secure guest keeping what the device
+				   reaches in shared memory: rings, tables,
+				   bounce pool (not when it proceeds without
+				   ACCESS_PLATFORM: then all is private)       */
+	bool identity;          /* IDENTITY_ADDRESS negotiated: GPAs, and the
+				   IOMMU left alone until reset               */
+	bool gpa_for_iova;      /* fault GPA_FOR_IOVA                         */
 	uint64_t limit;         /* buffers ending above it bounce (width)    */
 	struct ref_pool pool;
 	struct ref_iova iova;
@@ -224,6 +240,19 @@ static inline struct ref_driver *ref_of(struct vt_driver *drv)
 static inline bool ref_has(const struct ref_driver *d, unsigned bit)
 {
 	return (d->pub.negotiated & VT_BIT(bit)) != 0;
+}
+
+/* A proposed feature bit as the policy gives it: 0 when unknown (any
+ * number <= 0, or beyond the 64 feature bits). */
+static inline uint64_t ref_proposal(int bit)
+{
+	return bit > 0 && bit < 64 ? VT_BIT(bit) : 0;
+}
+
+/* Is proposed bit `bit` (a policy number) negotiated? */
+static inline bool ref_has_proposal(const struct ref_driver *d, int bit)
+{
+	return (d->pub.negotiated & ref_proposal(bit)) != 0;
 }
 
 static inline bool ref_fault(const struct ref_driver *d, enum vt_drv_fault f)
@@ -371,7 +400,16 @@ static inline int ref_vq_broken(struct ref_vq *vq)
 }
 
 /* dma.c ---------------------------------------------------------------- */
+/* Decide, from the negotiated features and the policy, how buffers reach
+ * the device; allocate the bounce pool and IOVA window that needs and,
+ * under IDENTITY_ADDRESS, complete the 1:1 map if not done yet. */
 int  ref_dma_setup(struct ref_driver *d);
+/* IDENTITY_ADDRESS: map every page of guest RAM 1:1 in the IOMMU (if any)
+ * unless the platform already did.  0, or -1 when it cannot. */
+int  ref_dma_identity_map(struct ref_driver *d);
+/* The driver fault REMAP_AFTER_DRIVER_OK: unmap one page of the 1:1 map
+ * and map it again (INV-iommu-changed). */
+void ref_dma_identity_remap(struct ref_driver *d);
 void ref_dma_free(struct ref_driver *d);
 /* Map one segment: 0, 1 when the bounce pool or IOVA window is full,
  * -1 when the buffer is not guest RAM. */
@@ -382,16 +420,18 @@ void ref_dma_unmap(struct ref_driver *d, struct ref_map *m, uint32_t written);
 void *ref_dma_view(struct ref_driver *d, const struct ref_map *m);
 /* Driver memory shared with the device for the life of a queue: allocate
  * (or reuse when large enough) `size` bytes page aligned in low memory,
- * zero it, share it in a secure guest and map it in the IOMMU. */
-int  ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, unsigned perm);
+ * zero it, share it in a secure guest and map it in the IOMMU: the pages
+ * holding `rw` (NULL: none) read/write, the others with `perm`. */
+int  ref_dma_coh_alloc(struct ref_driver *d, struct ref_coh *c, uint64_t size, unsigned perm,
+		       const struct ref_rw *rw);
 void ref_dma_coh_unmap(struct ref_driver *d, struct ref_coh *c);
 
 /* vq.c: what both formats share -------------------------------------------- */
 /* Allocate the ring block: driver area at drv_off, device area at dev_off,
  * descriptors at desc_off (8 bytes further under the driver fault
- * MISALIGNED_RING). */
+ * MISALIGNED_RING); the device writes `rw` (the rest it only reads). */
 int  ref_ring_alloc(struct ref_driver *d, struct ref_vq *vq, uint64_t drv_off, uint64_t dev_off,
-		    uint64_t desc_off, uint64_t desc_size);
+		    uint64_t desc_off, uint64_t desc_size, const struct ref_rw *rw);
 /* Take the notification a driver fault forced on the next kick. */
 static inline bool ref_take_force(struct ref_vq *vq)
 {

@@ -20,11 +20,15 @@
 /* ---- the ring block and notifications -------------------------------------- */
 
 int ref_ring_alloc(struct ref_driver *d, struct ref_vq *vq, uint64_t drv_off, uint64_t dev_off,
-		   uint64_t desc_off, uint64_t desc_size)
+		   uint64_t desc_off, uint64_t desc_size, const struct ref_rw *rw)
 {
 	if (ref_fault(d, VT_DRV_FAULT_MISALIGNED_RING))
 		desc_off += 8;          /* DRV-2.7.1, DRV-2.8.11 broken on purpose */
-	if (ref_dma_coh_alloc(d, &vq->ring, desc_off + desc_size, IOMMU_PERM_RW))
+	/* INV-unshared-access broken on purpose: queue 0's rings stay in
+	 * private memory in a secure guest. */
+	vq->ring.private_mem = ref_fault(d, VT_DRV_FAULT_RING_PRIVATE) && vq == &d->vq[0];
+	unsigned perm = d->pub.policy.rings_read_write ? IOMMU_PERM_RW : IOMMU_PERM_R;
+	if (ref_dma_coh_alloc(d, &vq->ring, desc_off + desc_size, perm, rw))
 		return -1;
 	vq->desc_off = desc_off;
 	vq->drv_off = drv_off;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../iommu.h"
 #include "ring.h"
 
 #define DEFAULT_QUEUE_SIZE   256
@@ -138,12 +139,112 @@ static void write_readable(struct vt_device *dev, const struct vt_chain *c)
 	}
 }
 
+/* Fault IGNORE_IOMMU: the data buffers' addresses are taken as
+ * guest-physical although ACCESS_PLATFORM puts them behind the IOMMU;
+ * the rings stay translated (INV-iommu-bypass). */
+static int handle_untranslated(struct vt_device *dev, struct vt_vq *vq, const struct vt_chain *c,
+			       uint32_t *w)
+{
+	struct iommu *io = dev->dma->iommu;
+
+	dev->dma->iommu = NULL;
+	int rc = dev->type->handle(dev, vq->index, c, w);
+	dev->dma->iommu = io;
+	return rc;
+}
+
+/* The first page of guest RAM that is private now, or GMEM_NOADDR. */
+static uint64_t private_page(const struct gmem *gm)
+{
+	if (!gmem_secure(gm))
+		return GMEM_NOADDR;
+	for (unsigned i = 0; i < gmem_nregions(gm); i++) {
+		const struct gmem_region_desc *r = gmem_region(gm, i);
+		for (uint64_t gpa = r->gpa; gpa < r->gpa + r->size; gpa += GMEM_PAGE_SIZE)
+			if (!gmem_is_shared(gm, gpa, 1))
+				return gpa;
+	}
+	return GMEM_NOADDR;
+}
+
+/* Fault READ_PRIVATE: besides the chain, read one private page of guest
+ * RAM, by its guest-physical address (INV-unshared-access). */
+static void read_private(struct vt_device *dev)
+{
+	uint64_t gpa = private_page(dev->dma->gm);
+	struct iommu *io = dev->dma->iommu;
+	uint8_t b;
+
+	if (gpa == GMEM_NOADDR)
+		return;
+	dev->dma->iommu = NULL;
+	gmem_dev_read(dev->dma, gpa, &b, 1);
+	dev->dma->iommu = io;
+}
+
+/* Fault UNMAPPED_IOVA: read the first page past a buffer of the chain
+ * that the IOMMU does not map (INV-iommu-fault). */
+static void read_unmapped(struct vt_device *dev, const struct vt_chain *c)
+{
+	struct iommu *io = dev->dma->iommu;
+	uint64_t gpa, page;
+	unsigned perm;
+	uint8_t b;
+
+	if (!io || !c->nseg || !c->seg[0].len)
+		return;
+	page = ((c->seg[0].addr + c->seg[0].len - 1) >> GMEM_PAGE_SHIFT) + 1;
+	for (unsigned i = 0; i < 4096 && page; i++, page++)
+		if (iommu_lookup(io, page << GMEM_PAGE_SHIFT, &gpa, &perm) != 0) {
+			gmem_dev_read(dev->dma, page << GMEM_PAGE_SHIFT, &b, 1);
+			return;
+		}
+}
+
+/* Fault WRITE_READONLY: store into the driver area (split: avail->flags,
+ * packed: the driver event suppression), which the device only reads and
+ * the driver mapped read-only (INV-iommu-fault).  Only behind an IOMMU,
+ * where the store is refused and nothing changes. */
+static void write_driver_area(struct vt_device *dev, const struct vt_vq *vq)
+{
+	uint16_t v;
+
+	if (dev->dma->iommu && gmem_dev_read16(dev->dma, vq->driver, &v) == 0)
+		gmem_dev_write16(dev->dma, vq->driver, v);
+}
+
+/* The faults that act once per chain served, after it. */
+static void chain_fault(struct vt_device *dev, const struct vt_vq *vq, const struct vt_chain *c)
+{
+	switch (dev->opts.fault) {
+	case VT_DEV_FAULT_WRITE_READABLE:
+		write_readable(dev, c);
+		break;
+	case VT_DEV_FAULT_READ_PRIVATE:
+		read_private(dev);
+		break;
+	case VT_DEV_FAULT_UNMAPPED_IOVA:
+		read_unmapped(dev, c);
+		break;
+	case VT_DEV_FAULT_WRITE_READONLY:
+		write_driver_area(dev, vq);
+		break;
+	default:
+		break;
+	}
+}
+
 int vt_serve(struct vt_device *dev, struct vt_vq *vq, const struct vt_chain *c,
 	     uint32_t *written)
 {
 	uint32_t w = 0;
+	int rc;
 
-	if (dev->type->handle(dev, vq->index, c, &w) < 0)
+	if (__builtin_expect(dev->opts.fault == VT_DEV_FAULT_IGNORE_IOMMU, 0))
+		rc = handle_untranslated(dev, vq, c, &w);
+	else
+		rc = dev->type->handle(dev, vq->index, c, &w);
+	if (rc < 0)
 		return VT_FETCH_ERROR;
 	if (w > c->in_len) {
 		vt_violation(dev->vd, "INV-harness-fault", VT_WHO_HARNESS, NULL, NULL,
@@ -151,8 +252,8 @@ int vt_serve(struct vt_device *dev, struct vt_vq *vq, const struct vt_chain *c,
 			     dev->type->name, w, (unsigned long long)c->in_len);
 		w = (uint32_t)c->in_len;
 	}
-	if (dev->opts.fault == VT_DEV_FAULT_WRITE_READABLE)
-		write_readable(dev, c);
+	if (__builtin_expect(dev->opts.fault != VT_DEV_FAULT_NONE, 0))
+		chain_fault(dev, vq, c);
 	__atomic_add_fetch(&dev->requests, 1, __ATOMIC_RELAXED);
 	dev->served++;
 	if (dev->opts.error_after && dev->served >= dev->opts.error_after)
@@ -367,6 +468,51 @@ static void set_negotiated(struct vt_device *dev, uint64_t f)
 	dev->dma->iommu = (f >> VIRTIO_F_ACCESS_PLATFORM) & 1 ? dev->platform_iommu : NULL;
 }
 
+/* A feature combination the device refuses (opts.conflict): the driver
+ * that asked for it broke the conflict's rule, unless the refusal is the
+ * device's own policy (no rule).  Returns whether one matched. */
+static bool conflicting(struct vt_device *dev, uint64_t acked)
+{
+	unsigned n = dev->opts.nconflict < 2 ? dev->opts.nconflict : 2;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct vt_feature_conflict *k = &dev->opts.conflict[i];
+		if (!k->mask || (acked & k->mask) != k->match)
+			continue;
+		if (k->rule) {
+			char exp[VT_VIOL_VAL], got[VT_VIOL_VAL];
+			snprintf(exp, sizeof(exp), "features & 0x%llx != 0x%llx",
+				 (unsigned long long)k->mask, (unsigned long long)k->match);
+			snprintf(got, sizeof(got), "0x%llx",
+				 (unsigned long long)(acked & k->mask));
+			vt_violation(dev->vd, k->rule, VT_WHO_DRIVER, exp, got,
+				     "FEATURES_OK with driver features 0x%016llx: a combination the "
+				     "device refuses", (unsigned long long)acked);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* ACCESS_PLATFORM_IDENTITY_ADDRESS negotiated behind a platform IOMMU:
+ * the promise of a 1:1 map is the device's to check. */
+static bool identity_live(const struct vt_device *dev)
+{
+	int bit = dev->opts.identity_bit;
+	return bit > 0 && bit < 64 && dev->platform_iommu && vt_has(dev, (unsigned)bit);
+}
+
+/* The 1:1 map must be complete by now (PROP-ia-complete-map). */
+static void identity_checkpoint(struct vt_device *dev, const char *when)
+{
+	if (iommu_identity_complete(dev->platform_iommu, dev->dma->gm))
+		return;
+	vt_violation(dev->vd, "PROP-ia-complete-map", VT_WHO_DRIVER, "every RAM page mapped 1:1",
+		     "incomplete", "IDENTITY_ADDRESS negotiated, but at %s the IOMMU does not map "
+		     "all guest RAM 1:1 (%llu pages mapped)", when,
+		     (unsigned long long)iommu_mapped_pages(dev->platform_iommu));
+}
+
 /* FEATURES_OK written: judge the accepted set, then accept or refuse it.
  * Refusing (FEATURES_OK reads back clear) is the device's right
  * (DEV-2.2.2).  Returns whether FEATURES_OK stays set. */
@@ -374,6 +520,7 @@ static bool features_ok(struct vt_device *dev)
 {
 	uint64_t acked = dev->acked;
 	uint64_t unoffered = acked & ~dev->offered;
+	uint64_t require = dev->opts.require_acked;
 	bool refuse;
 
 	dev->features_ok_written = true;
@@ -382,9 +529,15 @@ static bool features_ok(struct vt_device *dev)
 		init_violation(dev, "DRV-6.1", "VERSION_1 accepted", "not accepted",
 			       "FEATURES_OK with driver features 0x%016llx: VIRTIO_F_VERSION_1 is "
 			       "offered but not accepted", (unsigned long long)acked);
-	refuse = (unoffered && dev->opts.fault != VT_DEV_FAULT_ACCEPT_UNOFFERED) ||
-		 (acked & dev->opts.refuse_if_acked) ||
-		 ((acked & dev->opts.require_acked) != dev->opts.require_acked);
+	/* Fault: keeps FEATURES_OK without the ACCESS_PLATFORM its policy
+	 * requires (POL-cc-device-refuses). */
+	if (dev->opts.fault == VT_DEV_FAULT_ACCEPT_WITHOUT_AP)
+		require &= ~VT_BIT(VIRTIO_F_ACCESS_PLATFORM);
+	/* A forbidden combination is the driver's fault whatever else the
+	 * device holds against the set. */
+	refuse = dev->opts.nconflict && conflicting(dev, acked);
+	refuse = refuse || (unoffered && dev->opts.fault != VT_DEV_FAULT_ACCEPT_UNOFFERED) ||
+		 (acked & dev->opts.refuse_if_acked) || ((acked & require) != require);
 	if (refuse) {
 		dev->features_refused = true;
 		set_negotiated(dev, acked & dev->offered);
@@ -392,15 +545,24 @@ static bool features_ok(struct vt_device *dev)
 	}
 	dev->features_refused = false;
 	set_negotiated(dev, acked);
+	if (dev->opts.identity_check_features_ok && identity_live(dev))
+		identity_checkpoint(dev, "FEATURES_OK");
 	return true;
 }
 
 static void process_locked(struct vt_device *dev, unsigned q, bool notified);
 
 /* DRIVER_OK: the device is live.  Buffers the driver made available
- * before it (allowed, 3.1.1 step 7) are picked up now. */
+ * before it (allowed, 3.1.1 step 7) are picked up now.  Under
+ * IDENTITY_ADDRESS the 1:1 map is complete by now and stays as it is
+ * until reset: the IOMMU reports any change from here on. */
 static void went_live(struct vt_device *dev)
 {
+	if (identity_live(dev)) {
+		if (!dev->opts.identity_check_features_ok)
+			identity_checkpoint(dev, "DRIVER_OK");
+		iommu_lock(dev->platform_iommu);
+	}
 	if (dev->error_state && dev->opts.fault != VT_DEV_FAULT_NEEDS_RESET_NO_NOTIFY)
 		vt_irq(dev, VT_IRQ_CONFIG);
 	for (unsigned q = 0; q < dev->nq; q++)
@@ -455,6 +617,9 @@ static void device_reset(struct vt_device *dev)
 {
 	uint8_t old = dev->show_stale || dev->reset_reads_left ? dev->shown : status_now(dev);
 
+	/* The identity map may change again once the device is reset. */
+	if (identity_live(dev))
+		iommu_unlock(dev->platform_iommu);
 	arm_ghost(dev);
 	for (unsigned q = 0; q < dev->nq; q++) {
 		struct vt_vq *vq = &dev->vq[q];
@@ -996,6 +1161,8 @@ void vt_device_destroy(struct vt_device *dev)
 		return;
 	if (dev->type->fini && dev->type_state)
 		dev->type->fini(dev);
+	if (identity_live(dev))
+		iommu_unlock(dev->platform_iommu);
 	if (dev->dma)
 		dev->dma->iommu = dev->platform_iommu;
 	for (unsigned q = 0; dev->vq && q < dev->nq; q++)

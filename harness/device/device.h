@@ -59,6 +59,12 @@ enum vt_dev_fault {
 	VT_DEV_FAULT_QUEUE_RESET_KEEPS_STATE, /* DEV-2.6.1.1.1 queue reset keeps avail/used state  */
 	VT_DEV_FAULT_REENABLE_OLD_SIZE,       /* DEV-2.6.1.2.1 re-enable ignores the new size      */
 	VT_DEV_FAULT_ASSUME_FRAMING,          /* DEV-2.7.4.1 echo reads only the first readable desc */
+	VT_DEV_FAULT_READ_PRIVATE,            /* INV-unshared-access reads a private page per chain  */
+	VT_DEV_FAULT_IGNORE_IOMMU,            /* INV-iommu-bypass data addresses used as GPAs         */
+	VT_DEV_FAULT_UNMAPPED_IOVA,           /* INV-iommu-fault reads an unmapped page past a buffer */
+	VT_DEV_FAULT_ACCEPT_WITHOUT_AP,       /* POL-cc-device-refuses keeps FEATURES_OK without the
+						 ACCESS_PLATFORM it requires                        */
+	VT_DEV_FAULT_WRITE_READONLY,          /* INV-iommu-fault writes the driver area (read-only)   */
 	VT_DEV_FAULT_COUNT
 };
 
@@ -137,6 +143,25 @@ struct vt_device_opts {
 	unsigned error_after;         /* enter the error state (NEEDS_RESET)
 					 after this many requests; 0: never  */
 	enum vt_dev_fault fault;
+	/* Feature combinations the device refuses (clears FEATURES_OK):
+	 * refused when (acked & mask) == match; the driver that asked broke
+	 * `rule` (recorded as a driver violation).  A NULL rule is the
+	 * device's own policy: refused, nothing recorded.  A mask of 0 never
+	 * matches. */
+	struct vt_feature_conflict {
+		uint64_t mask, match;
+		const char *rule;
+	} conflict[2];
+	unsigned nconflict;
+	/* ACCESS_PLATFORM_IDENTITY_ADDRESS (a proposal: its bit is a
+	 * parameter).  When negotiated and the device sits behind a platform
+	 * IOMMU, the device checks the 1:1 map is complete at the checkpoint
+	 * (else PROP-ia-complete-map, the driver's), locks the map at
+	 * DRIVER_OK and unlocks it at reset (a change in between is
+	 * INV-iommu-changed). */
+	int identity_bit;                 /* <= 0: none                               */
+	bool identity_check_features_ok;  /* the 1:1 map must be complete at
+					     FEATURES_OK (else at DRIVER_OK)          */
 };
 
 struct vt_device *vt_device_create(const struct vt_device_opts *o, struct gmem_dev *dma,

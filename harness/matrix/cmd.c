@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd.c - the `vcts matrix` command: run the platform-access matrix under
+ * one rule profile (TAP), list its cells, compare two profiles cell by
+ * cell (--diff), show the axes and the shipped profiles.
+ *
+ * Everything the user gave is checked before anything runs: a bad option,
+ * axis, filter, --set or profile is one line on stderr, exit status 2 and
+ * nothing on stdout.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "matrix.h"
+#include "../clause.h"
+#include "../runner.h"
+
+#define MAX_REPEAT   64       /* --set, --axis, --filter each            */
+#define MAX_JOBS     256
+#define MAX_TMO_MS   86400000u
+#define VERDICT_MAX  128
+
+const char vt_matrix_usage[] =
+	"usage: vcts matrix --profile P [--set KEY=VALUE]... [--axis NAME=V1,V2]...\n"
+	"                   [--filter EXPR] [--jobs N] [--timeout MS] [--tap-version N]\n"
+	"                   [--list] [--quiet]\n"
+	"       vcts matrix --diff P1 P2 [--set KEY=VALUE]... [--axis NAME=V1,V2]...\n"
+	"                   [--filter EXPR] [--jobs N] [--timeout MS] [--format tap|table]\n"
+	"                   [--tap-version N] [--quiet]\n"
+	"       vcts matrix --axes\n"
+	"       vcts matrix --profiles\n"
+	"\n"
+	"The platform-access matrix: every combination of the axes (who offers and\n"
+	"who knows VIRTIO_F_ACCESS_PLATFORM and a proposed feature bit, secure guest,\n"
+	"translation, the device's DMA address width, ring layout, event index,\n"
+	"indirect descriptors, device type) run under a rule profile.  For each cell\n"
+	"the oracle says what must happen (live, driver-refuses, device-refuses,\n"
+	"skip; a hazard when the profile lets a cell run although an invariant cannot\n"
+	"hold); the strict reference driver and the checking device run it, and the\n"
+	"cell is judged against the oracle.  TAP on stdout, one test point per cell.\n"
+	"Exit status: 0 if no cell failed, 1 if a cell failed, broke, timed out or\n"
+	"crashed, 2 on a usage or profile error (then nothing runs).\n"
+	"\n"
+	"  --profile P         a shipped profile (see --profiles) or a .profile file\n"
+	"  --set KEY=VALUE     change one parameter of the profile (repeatable; with\n"
+	"                      --diff, of both profiles)\n"
+	"  --axis NAME=V1,V2   only these values of one axis (repeatable)\n"
+	"  --filter EXPR       only the cells matching EXPR: terms joined by ',', all\n"
+	"                      must hold; a term is NAME=V1|V2 or NAME!=V1|V2 where\n"
+	"                      NAME is an axis or \"expect\" (live, driver-refuses,\n"
+	"                      device-refuses, skip, hazard); several --filter must\n"
+	"                      all hold.  Example: --filter 'secure=on,expect!=skip'\n"
+	"  --jobs N            worker processes, 1..256 (default: the CPUs online)\n"
+	"  --timeout MS        deadline of one cell (default 10000); a cell that\n"
+	"                      overruns it is a timeout, its worker is replaced\n"
+	"  --tap-version N     the version line, 13 or 14, as for 'vcts run'\n"
+	"  --list              print the selected cells with their expected verdict;\n"
+	"                      run nothing\n"
+	"  --quiet             no progress line on stderr\n"
+	"  --diff P1 P2        run the selection under both profiles and report the\n"
+	"                      cells whose expected or observed verdict differs; a\n"
+	"                      cell is kept when the filter holds under either\n"
+	"  --format tap|table  how --diff reports: TAP (default; ok when both runs of\n"
+	"                      the cell passed) or an aligned table of the observed\n"
+	"                      verdicts, \"(!)\" where one is not the expected one\n"
+	"  --axes              list the axes and their values\n"
+	"  --profiles          list the shipped profiles with their titles\n"
+	"\n"
+	"The progress line \"matrix P: i/N cells, ...\" goes to stderr when it is a\n"
+	"terminal (not under prove), or whenever VCTS_PROGRESS=1.  Profiles are read\n"
+	"from $VCTS_PROFILE_DIR, default harness/matrix/profiles in the source tree;\n"
+	"their format is in harness/matrix/profiles/README.md.\n";
+
+enum mode { MODE_NONE, MODE_PROFILE, MODE_DIFF, MODE_AXES, MODE_PROFILES };
+enum format { FORMAT_DEFAULT, FORMAT_TAP, FORMAT_TABLE };
+
+struct mx_args {
+	enum mode mode;
+	unsigned nmodes;
+	const char *profile[2];
+	const char *set[MAX_REPEAT];
+	unsigned nset;
+	const char *axis[MAX_REPEAT];
+	unsigned naxis;
+	const char *filter[MAX_REPEAT];
+	unsigned nfilter;
+	unsigned jobs, timeout_ms, tap_version;
+	bool list, quiet;
+	enum format format;
+};
+
+/* What a run needs once the arguments are checked. */
+struct mx_setup {
+	struct vt_profile p[2];
+	unsigned np;
+	struct vt_mx_sel sel;
+	struct vt_mx_filter *filter;
+	struct vt_mx_run_opts run;
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("vcts matrix: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return VT_EXIT_USAGE;
+}
+
+/* ---- arguments ---- */
+
+/*
+ * Does argv[*i] name option `name` with a value ("--name V" or
+ * "--name=V")?  1 with *val set, 0 if it is another argument, -1 (message
+ * printed) when the value is missing.
+ */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	const char *arg = argv[*i];
+	size_t len = strlen(name);
+	if (strncmp(arg, name, len) != 0)
+		return 0;
+	if (arg[len] == '=') {
+		*val = arg + len + 1;
+		return 1;
+	}
+	if (arg[len] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		fail("option '%s' needs an argument", name);
+		return -1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+static int parse_uint(const char *opt, const char *val, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(val, &end, 10);
+	if (errno || end == val || *end || val[0] == '-' || v < lo || v > hi) {
+		fail("%s wants a number in %u..%u, not '%s'", opt, lo, hi, val);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int push(const char *opt, const char **list, unsigned *n, const char *val)
+{
+	if (*n == MAX_REPEAT) {
+		fail("more than %d %s options", MAX_REPEAT, opt);
+		return -1;
+	}
+	list[(*n)++] = val;
+	return 0;
+}
+
+static void set_mode(struct mx_args *a, enum mode m)
+{
+	a->mode = m;
+	a->nmodes++;
+}
+
+/* Options with a value; 1 taken, 0 not this kind, -1 error. */
+static int value_option(struct mx_args *a, int argc, char **argv, int *i)
+{
+	const char *val;
+	int r;
+
+	if ((r = opt_value(argc, argv, i, "--profile", &val)) != 0) {
+		a->profile[0] = val;
+		set_mode(a, MODE_PROFILE);
+	} else if ((r = opt_value(argc, argv, i, "--set", &val)) != 0) {
+		r = r < 0 ? r : push("--set", a->set, &a->nset, val) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--axis", &val)) != 0) {
+		r = r < 0 ? r : push("--axis", a->axis, &a->naxis, val) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--filter", &val)) != 0) {
+		r = r < 0 ? r : push("--filter", a->filter, &a->nfilter, val) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--jobs", &val)) != 0) {
+		r = r < 0 ? r : parse_uint("--jobs", val, 1, MAX_JOBS, &a->jobs) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--timeout", &val)) != 0) {
+		r = r < 0 ? r : parse_uint("--timeout", val, 1, MAX_TMO_MS, &a->timeout_ms) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--tap-version", &val)) != 0) {
+		if (r > 0 && strcmp(val, "13") && strcmp(val, "14")) {
+			fail("--tap-version wants 13 or 14, not '%s'", val);
+			r = -1;
+		} else if (r > 0) {
+			a->tap_version = (unsigned)atoi(val);
+		}
+	} else if ((r = opt_value(argc, argv, i, "--format", &val)) != 0) {
+		if (r > 0 && strcmp(val, "tap") == 0)
+			a->format = FORMAT_TAP;
+		else if (r > 0 && strcmp(val, "table") == 0)
+			a->format = FORMAT_TABLE;
+		else if (r > 0) {
+			fail("--format wants tap or table, not '%s'", val);
+			r = -1;
+		}
+	}
+	return r;
+}
+
+/* Returns -1 on a usage error (message printed), 1 for --help, else 0. */
+static int parse_args(int argc, char **argv, struct mx_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+			return 1;
+		int r = value_option(a, argc, argv, &i);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (strcmp(arg, "--diff") == 0) {
+			if (i + 2 >= argc || argv[i + 1][0] == '-' || argv[i + 2][0] == '-') {
+				fail("--diff needs two profiles: --diff P1 P2");
+				return -1;
+			}
+			a->profile[0] = argv[++i];
+			a->profile[1] = argv[++i];
+			set_mode(a, MODE_DIFF);
+		} else if (strcmp(arg, "--axes") == 0) {
+			set_mode(a, MODE_AXES);
+		} else if (strcmp(arg, "--profiles") == 0) {
+			set_mode(a, MODE_PROFILES);
+		} else if (strcmp(arg, "--list") == 0) {
+			a->list = true;
+		} else if (strcmp(arg, "--quiet") == 0) {
+			a->quiet = true;
+		} else {
+			fail("%s '%s' (see 'vcts help matrix')",
+			     arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Options that only go with some modes. */
+static int check_combination(const struct mx_args *a)
+{
+	bool runs = a->mode == MODE_PROFILE || a->mode == MODE_DIFF;
+	if (a->nmodes != 1)
+		return fail("give exactly one of --profile P, --diff P1 P2, --axes, --profiles "
+			    "(see 'vcts help matrix')");
+	if (!runs && (a->nset || a->naxis || a->nfilter || a->jobs || a->timeout_ms ||
+		      a->tap_version || a->list || a->quiet || a->format))
+		return fail("--%s takes no other option",
+			    a->mode == MODE_AXES ? "axes" : "profiles");
+	if (a->list && a->mode != MODE_PROFILE)
+		return fail("--list goes with --profile only");
+	if (a->format && a->mode != MODE_DIFF)
+		return fail("--format goes with --diff only");
+	return 0;
+}
+
+/* ---- setting up a run ---- */
+
+static unsigned default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
+}
+
+/* The filters joined: every term of every --filter must hold. */
+static int build_filter(const struct mx_args *a, struct mx_setup *su)
+{
+	char err[512];
+	size_t len = 1;
+	if (!a->nfilter)
+		return 0;
+	for (unsigned i = 0; i < a->nfilter; i++)
+		len += strlen(a->filter[i]) + 1;
+	char *expr = malloc(len);
+	if (!expr)
+		return fail("out of memory");
+	expr[0] = '\0';
+	for (unsigned i = 0; i < a->nfilter; i++) {
+		if (i)
+			strcat(expr, ",");
+		strcat(expr, a->filter[i]);
+	}
+	su->filter = vt_mx_filter_parse(expr, err, sizeof(err));
+	free(expr);
+	if (!su->filter)
+		return fail("--filter: %s", err);
+	return 0;
+}
+
+static int load_profiles(const struct mx_args *a, struct mx_setup *su)
+{
+	char err[512];
+	su->np = a->mode == MODE_DIFF ? 2 : 1;
+	for (unsigned k = 0; k < su->np; k++) {
+		if (vt_mx_profile_load(a->profile[k], &su->p[k], err, sizeof(err)))
+			return fail("%s%s", err, strchr(a->profile[k], '/') ? "" :
+				    " (the shipped ones: vcts matrix --profiles)");
+		for (unsigned i = 0; i < a->nset; i++)
+			if (vt_mx_profile_set(&su->p[k], a->set[i], err, sizeof(err)))
+				return fail("--set %s: %s", a->set[i], err);
+	}
+	return 0;
+}
+
+static int setup(const struct mx_args *a, struct mx_setup *su)
+{
+	char err[512];
+
+	memset(su, 0, sizeof(*su));
+	if (vt_clause_load(NULL, err, sizeof(err)))
+		return fail("%s", err);
+	if (load_profiles(a, su))
+		return VT_EXIT_USAGE;
+	vt_mx_sel_all(&su->sel);
+	for (unsigned i = 0; i < a->naxis; i++)
+		if (vt_mx_sel_axis(&su->sel, a->axis[i], err, sizeof(err)))
+			return fail("--axis: %s", err);
+	if (build_filter(a, su))
+		return VT_EXIT_USAGE;
+	const char *env = getenv("VCTS_PROGRESS");
+	const char *harness = getenv("HARNESS_ACTIVE");
+	su->run.jobs = a->jobs ? a->jobs : default_jobs();
+	su->run.timeout_ms = a->timeout_ms;
+	/* a TAP harness (prove) draws its own progress on the terminal */
+	su->run.progress = !a->quiet && ((env && strcmp(env, "1") == 0) || !harness || !*harness);
+	return 0;
+}
+
+/* ---- one profile: TAP ---- */
+
+struct run_ctx {
+	struct vt_tap tap;
+	unsigned expected[MX_NOUTCOMES];
+	unsigned hazard;
+	unsigned failed;
+	unsigned n;
+};
+
+static bool keep_filtered(void *ctx, const struct vt_mx_cell *c, const struct vt_mx_expected *e)
+{
+	return vt_mx_filter_match(ctx, c, e);
+}
+
+/* How many cells of the selection the keep function takes. */
+static uint64_t count_kept(const struct vt_profile *p, const struct vt_mx_sel *sel,
+			   const struct vt_mx_run_opts *o)
+{
+	uint64_t n = 0, count = vt_mx_sel_count(sel);
+	if (!o->keep)
+		return count;
+	for (uint64_t i = 0; i < count; i++) {
+		struct vt_mx_cell c;
+		struct vt_mx_expected e;
+		vt_mx_sel_cell(sel, i, &c);
+		vt_mx_oracle(p, &c, &e);
+		n += o->keep(o->keep_ctx, &c, &e);
+	}
+	return n;
+}
+
+static void sink_tap(void *ctx, const struct vt_mx_result *r)
+{
+	struct run_ctx *rc = ctx;
+	char name[MX_NAME_MAX];
+	vt_mx_print(&rc->tap, r, vt_mx_cell_name(&r->cell, name, sizeof(name)));
+	if (r->exp.outcome < MX_NOUTCOMES)
+		rc->expected[r->exp.outcome]++;
+	rc->hazard += r->exp.hazard != NULL;
+	rc->failed += vt_outcome_failed(r->outcome);
+	rc->n++;
+}
+
+/* Print the selected cells with their expected verdict, aligned. */
+static int list_cells(const struct mx_setup *su)
+{
+	static struct vt_mx_result r;
+	const struct vt_profile *p = &su->p[0];
+	uint64_t count = vt_mx_sel_count(&su->sel);
+	char name[MX_NAME_MAX], v[VERDICT_MAX];
+	int w = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t i = 0; i < count; i++) {
+			memset(&r, 0, sizeof(r));
+			r.index = i;
+			vt_mx_sel_cell(&su->sel, i, &r.cell);
+			vt_mx_oracle(p, &r.cell, &r.exp);
+			if (su->filter && !vt_mx_filter_match(su->filter, &r.cell, &r.exp))
+				continue;
+			vt_mx_cell_name(&r.cell, name, sizeof(name));
+			if (pass == 0) {
+				if ((int)strlen(name) > w)
+					w = (int)strlen(name);
+				continue;
+			}
+			vt_mx_verdict_expected(&r, v, sizeof(v));
+			printf("%-*s  %s\n", w, name, v);
+		}
+	return fflush(stdout) ? VT_EXIT_FAIL : VT_EXIT_OK;
+}
+
+static int run_profile(const struct mx_args *a, struct mx_setup *su)
+{
+	const struct vt_profile *p = &su->p[0];
+	struct run_ctx *rc = calloc(1, sizeof(*rc));
+	char err[256];
+
+	if (!rc)
+		return fail("out of memory");
+	if (su->filter) {
+		su->run.keep = keep_filtered;
+		su->run.keep_ctx = su->filter;
+	}
+	uint64_t n = count_kept(p, &su->sel, &su->run);
+	vt_tap_start(&rc->tap, stdout, vt_run_tap_version(a->tap_version));
+	if (!n) {
+		vt_tap_skip_all(&rc->tap, "no cell selected");
+		free(rc);
+		return VT_EXIT_OK;
+	}
+	vt_tap_plan(&rc->tap, (unsigned)n);
+	long got = vt_mx_run(p, &su->sel, &su->run, sink_tap, rc, err, sizeof(err));
+	int status = rc->failed ? VT_EXIT_FAIL : VT_EXIT_OK;
+	if (got < 0 || (uint64_t)got != n) {
+		vt_tap_bail(&rc->tap, "matrix %s: %s", p->name, got < 0 ? err : "run cut short");
+		status = VT_EXIT_FAIL;
+	}
+	vt_tap_diag(&rc->tap,
+		    "matrix %s: %u cells: %u live, %u driver-refuses, %u device-refuses, %u skip, "
+		    "%u hazard; %u failed",
+		    p->name, rc->n, rc->expected[MX_LIVE], rc->expected[MX_DRIVER_REFUSES],
+		    rc->expected[MX_DEVICE_REFUSES], rc->expected[MX_CELL_SKIP], rc->hazard,
+		    rc->failed);
+	free(rc);
+	return status;
+}
+
+/* ---- two profiles: the cells whose verdict changes ---- */
+
+/* One cell as one profile saw it. */
+struct side {
+	uint64_t index;
+	struct vt_mx_cell cell;
+	enum vt_outcome outcome;
+	char detail[160];
+	char expected[VERDICT_MAX];
+	char observed[VERDICT_MAX];
+	char why[160];
+	char hazard_why[160];
+};
+
+struct diff_ctx {
+	const struct vt_profile *p[2];
+	const struct vt_mx_filter *filter;
+	struct side *side[2];      /* every kept cell, in order, per profile */
+	uint64_t n[2];
+	uint64_t cap;
+	unsigned failed[2];
+	unsigned cur;              /* the profile running */
+};
+
+/* A cell takes part when the filter holds under either profile, so both
+ * runs see the same cells. */
+static bool keep_either(void *ctx, const struct vt_mx_cell *c, const struct vt_mx_expected *e)
+{
+	const struct diff_ctx *d = ctx;
+	struct vt_mx_expected other;
+	(void)e;
+	for (unsigned k = 0; k < 2; k++) {
+		vt_mx_oracle(d->p[k], c, &other);
+		if (vt_mx_filter_match(d->filter, c, &other))
+			return true;
+	}
+	return false;
+}
+
+static void sink_side(void *ctx, const struct vt_mx_result *r)
+{
+	struct diff_ctx *d = ctx;
+	unsigned k = d->cur;
+	if (d->n[k] == d->cap)
+		return;
+	struct side *s = &d->side[k][d->n[k]++];
+	s->index = r->index;
+	s->cell = r->cell;
+	s->outcome = r->outcome;
+	snprintf(s->detail, sizeof(s->detail), "%s", r->detail);
+	snprintf(s->why, sizeof(s->why), "%s", r->exp.why);
+	if (r->exp.hazard)
+		snprintf(s->hazard_why, sizeof(s->hazard_why), "%s", r->exp.hazard_why);
+	vt_mx_verdict_expected(r, s->expected, sizeof(s->expected));
+	vt_mx_verdict_observed(r, s->observed, sizeof(s->observed));
+	d->failed[k] += vt_outcome_failed(r->outcome);
+}
+
+static bool differs(const struct side *a, const struct side *b)
+{
+	return strcmp(a->expected, b->expected) != 0 || strcmp(a->observed, b->observed) != 0;
+}
+
+/* YAML keys for the two profiles: their names, told apart if equal. */
+static void side_keys(const struct diff_ctx *d, char key[2][80])
+{
+	bool same = strcmp(d->p[0]->name, d->p[1]->name) == 0;
+	for (unsigned k = 0; k < 2; k++)
+		snprintf(key[k], sizeof(key[k]), same ? "%s#%u" : "%s", d->p[k]->name, k + 1);
+}
+
+static void yaml_side(FILE *f, const char *key, const struct side *s)
+{
+	fputs("  ", f);
+	vt_tap_yaml_quote(f, key);
+	fputs(":\n    expected: ", f);
+	vt_tap_yaml_quote(f, s->expected);
+	fputs("\n    observed: ", f);
+	vt_tap_yaml_quote(f, s->observed);
+	if (s->why[0]) {
+		fputs("\n    why: ", f);
+		vt_tap_yaml_quote(f, s->why);
+	}
+	if (s->hazard_why[0]) {
+		fputs("\n    hazard: ", f);
+		vt_tap_yaml_quote(f, s->hazard_why);
+	}
+	fputs("\n    outcome: ", f);
+	vt_tap_yaml_quote(f, vt_outcome_name(s->outcome));
+	if (s->detail[0]) {
+		fputs("\n    detail: ", f);
+		vt_tap_yaml_quote(f, s->detail);
+	}
+	fputc('\n', f);
+}
+
+static unsigned count_diffs(const struct diff_ctx *d)
+{
+	unsigned n = 0;
+	for (uint64_t i = 0; i < d->n[0]; i++)
+		n += differs(&d->side[0][i], &d->side[1][i]);
+	return n;
+}
+
+static void diff_tap(const struct diff_ctx *d, unsigned tap_version)
+{
+	struct vt_tap tap;
+	char key[2][80], name[MX_NAME_MAX];
+	unsigned ndiff = count_diffs(d);
+
+	side_keys(d, key);
+	vt_tap_start(&tap, stdout, vt_run_tap_version(tap_version));
+	if (!ndiff)
+		vt_tap_skip_all(&tap, "no cell differs");
+	else
+		vt_tap_plan(&tap, ndiff);
+	for (uint64_t i = 0; i < d->n[0]; i++) {
+		const struct side *s[2] = { &d->side[0][i], &d->side[1][i] };
+		if (!differs(s[0], s[1]))
+			continue;
+		/* ok when both runs of the cell passed; else the first failure */
+		const struct side *bad = vt_outcome_failed(s[0]->outcome) ? s[0] :
+					 vt_outcome_failed(s[1]->outcome) ? s[1] : NULL;
+		vt_tap_result(&tap, bad ? bad->outcome : VT_PASS,
+			      vt_mx_cell_name(&s[0]->cell, name, sizeof(name)),
+			      bad ? bad->detail : NULL);
+		fputs("  ---\n", tap.f);
+		yaml_side(tap.f, key[0], s[0]);
+		yaml_side(tap.f, key[1], s[1]);
+		fputs("  ...\n", tap.f);
+		fflush(tap.f);
+	}
+	vt_tap_diag(&tap, "matrix diff %s %s: %u of %llu cells differ; failed: %u under %s, "
+		    "%u under %s", key[0], key[1], ndiff, (unsigned long long)d->n[0],
+		    d->failed[0], key[0], d->failed[1], key[1]);
+}
+
+/* The axes on which the differing cells do not all agree: the columns. */
+static void varying_axes(const struct diff_ctx *d, bool vary[MX_NAXES], int first[MX_NAXES])
+{
+	for (unsigned a = 0; a < MX_NAXES; a++) {
+		vary[a] = false;
+		first[a] = -1;
+	}
+	for (uint64_t i = 0; i < d->n[0]; i++) {
+		const struct side *s = &d->side[0][i];
+		if (!differs(s, &d->side[1][i]))
+			continue;
+		for (unsigned a = 0; a < MX_NAXES; a++) {
+			if (first[a] < 0)
+				first[a] = s->cell.v[a];
+			else if (first[a] != s->cell.v[a])
+				vary[a] = true;
+		}
+	}
+}
+
+/* "live AP iova (!)": the observed verdict, marked when the cell failed:
+ * what was observed is not what the oracle expected (a hazard's breach is
+ * expected, so it is not marked). */
+static void table_verdict(const struct side *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", s->observed, vt_outcome_failed(s->outcome) ? " (!)" : "");
+}
+
+static void table_widths(const struct diff_ctx *d, const bool vary[MX_NAXES],
+			 const char key[2][80], int w[MX_NAXES + 2])
+{
+	char v[VERDICT_MAX + 8];
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		w[a] = (int)strlen(vt_mx_axes[a].name);
+	w[MX_NAXES] = (int)strlen(key[0]);
+	w[MX_NAXES + 1] = (int)strlen(key[1]);
+	for (uint64_t i = 0; i < d->n[0]; i++) {
+		const struct side *s[2] = { &d->side[0][i], &d->side[1][i] };
+		if (!differs(s[0], s[1]))
+			continue;
+		for (unsigned a = 0; a < MX_NAXES; a++) {
+			int l = (int)strlen(vt_mx_axes[a].values[s[0]->cell.v[a]]);
+			if (vary[a] && l > w[a])
+				w[a] = l;
+		}
+		for (unsigned k = 0; k < 2; k++) {
+			table_verdict(s[k], v, sizeof(v));
+			if ((int)strlen(v) > w[MX_NAXES + k])
+				w[MX_NAXES + k] = (int)strlen(v);
+		}
+	}
+}
+
+static void table_row(const bool vary[MX_NAXES], const int w[MX_NAXES + 2],
+		      const char *const col[MX_NAXES + 2])
+{
+	const char *sep = "";
+	for (unsigned c = 0; c < MX_NAXES + 2; c++) {
+		if (c < MX_NAXES && !vary[c])
+			continue;
+		printf("%s%-*s", sep, c == MX_NAXES + 1 ? 0 : w[c], col[c]);
+		sep = "  ";
+	}
+	putchar('\n');
+}
+
+static void diff_table(const struct diff_ctx *d)
+{
+	char key[2][80], v[2][VERDICT_MAX + 8];
+	bool vary[MX_NAXES];
+	int first[MX_NAXES], w[MX_NAXES + 2];
+	const char *col[MX_NAXES + 2];
+	unsigned ndiff = count_diffs(d);
+
+	side_keys(d, key);
+	if (!ndiff) {
+		printf("no cell differs between %s and %s (%llu cells)\n", key[0], key[1],
+		       (unsigned long long)d->n[0]);
+		return;
+	}
+	varying_axes(d, vary, first);
+	/* axes every differing cell shares go above the table, not in it */
+	const char *lead = "every differing cell has:";
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		if (!vary[a]) {
+			printf("%s %s=%s", lead, vt_mx_axes[a].name, vt_mx_axes[a].values[first[a]]);
+			lead = "";
+		}
+	if (!*lead)
+		printf("\n\n");
+	table_widths(d, vary, key, w);
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		col[a] = vt_mx_axes[a].name;
+	col[MX_NAXES] = key[0];
+	col[MX_NAXES + 1] = key[1];
+	table_row(vary, w, col);
+	for (uint64_t i = 0; i < d->n[0]; i++) {
+		const struct side *s[2] = { &d->side[0][i], &d->side[1][i] };
+		if (!differs(s[0], s[1]))
+			continue;
+		for (unsigned a = 0; a < MX_NAXES; a++)
+			col[a] = vt_mx_axes[a].values[s[0]->cell.v[a]];
+		for (unsigned k = 0; k < 2; k++) {
+			table_verdict(s[k], v[k], sizeof(v[k]));
+			col[MX_NAXES + k] = v[k];
+		}
+		table_row(vary, w, col);
+	}
+	printf("\n%u of %llu cells differ between %s and %s (observed verdicts; (!): not what "
+	       "the profile expects)\n", ndiff, (unsigned long long)d->n[0], key[0], key[1]);
+	if (d->failed[0] || d->failed[1])
+		printf("failed: %u under %s, %u under %s\n", d->failed[0], key[0], d->failed[1],
+		       key[1]);
+}
+
+static int run_diff(const struct mx_args *a, struct mx_setup *su)
+{
+	struct diff_ctx d = { .p = { &su->p[0], &su->p[1] }, .filter = su->filter };
+	char err[256];
+	int status = VT_EXIT_OK;
+
+	if (su->filter) {
+		su->run.keep = keep_either;
+		su->run.keep_ctx = &d;
+	}
+	d.cap = count_kept(&su->p[0], &su->sel, &su->run);
+	d.side[0] = calloc(d.cap ? d.cap : 1, sizeof(struct side));
+	d.side[1] = calloc(d.cap ? d.cap : 1, sizeof(struct side));
+	if (!d.side[0] || !d.side[1]) {
+		status = fail("out of memory");
+		goto out;
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		d.cur = k;
+		long got = vt_mx_run(&su->p[k], &su->sel, &su->run, sink_side, &d, err, sizeof(err));
+		if (got < 0 || (uint64_t)got != d.cap || d.n[k] != d.cap) {
+			fprintf(stderr, "vcts matrix: --diff: the run under %s %s\n", su->p[k].name,
+				got < 0 ? err : "was cut short");
+			status = VT_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (a->format == FORMAT_TABLE)
+		diff_table(&d);
+	else
+		diff_tap(&d, a->tap_version);
+	fflush(stdout);
+	status = d.failed[0] || d.failed[1] ? VT_EXIT_FAIL : VT_EXIT_OK;
+out:
+	free(d.side[0]);
+	free(d.side[1]);
+	return status;
+}
+
+/* ---- --axes, --profiles ---- */
+
+static int show_axes(void)
+{
+	static const char *const expect[] = { "live", "driver-refuses", "device-refuses", "skip",
+					      "hazard" };
+	char vals[128];
+
+	for (unsigned a = 0; a < MX_NAXES; a++) {
+		const struct vt_mx_axis_def *d = &vt_mx_axes[a];
+		size_t off = 0;
+		vals[0] = '\0';
+		for (unsigned v = 0; v < d->nvalues && off < sizeof(vals); v++)
+			off += (size_t)snprintf(vals + off, sizeof(vals) - off, "%s%s", v ? "," : "",
+						d->values[v]);
+		printf("%-12s %-30s %s\n", d->name, vals, d->what);
+	}
+	size_t off = 0;
+	for (unsigned v = 0; v < sizeof(expect) / sizeof(expect[0]); v++)
+		off += (size_t)snprintf(vals + off, sizeof(vals) - off, "%s%s", v ? "," : "",
+					expect[v]);
+	printf("\n%-12s %s\n%-12s the oracle's verdict of a cell (--filter only)\n", "expect",
+	       vals, "");
+	return VT_EXIT_OK;
+}
+
+static int show_profiles(void)
+{
+	struct vt_profile *p;
+	char err[512];
+	unsigned n = 0;
+	int w = 0;
+
+	if (vt_clause_load(NULL, err, sizeof(err)))
+		return fail("%s", err);
+	while (vt_mx_shipped_profiles[n])
+		n++;
+	p = calloc(n ? n : 1, sizeof(*p));
+	if (!p)
+		return fail("out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		if (vt_mx_profile_load(vt_mx_shipped_profiles[i], &p[i], err, sizeof(err))) {
+			free(p);
+			return fail("%s", err);
+		}
+		if ((int)strlen(p[i].name) > w)
+			w = (int)strlen(p[i].name);
+	}
+	for (unsigned i = 0; i < n; i++)
+		printf("%-*s  %s\n", w, p[i].name, p[i].title);
+	free(p);
+	return VT_EXIT_OK;
+}
+
+/* ---- the command ---- */
+
+int vt_matrix_main(int argc, char **argv)
+{
+	struct mx_args a = { .mode = MODE_NONE };
+	struct mx_setup *su;
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc > 0) {
+		fputs(vt_matrix_usage, stdout);
+		return VT_EXIT_OK;
+	}
+	if (rc < 0 || check_combination(&a))
+		return VT_EXIT_USAGE;
+	if (a.mode == MODE_AXES)
+		return show_axes();
+	if (a.mode == MODE_PROFILES)
+		return show_profiles();
+
+	su = calloc(1, sizeof(*su));
+	if (!su)
+		return fail("out of memory");
+	rc = setup(&a, su);
+	if (rc == 0) {
+		if (a.mode == MODE_DIFF)
+			rc = run_diff(&a, su);
+		else if (a.list)
+			rc = list_cells(su);
+		else
+			rc = run_profile(&a, su);
+	}
+	vt_mx_filter_free(su->filter);
+	free(su);
+	return rc;
+}
