@@ -276,7 +276,8 @@ static const char *quiet_changed(struct ref_driver *d, const struct quiet *befor
 				 unsigned *which)
 {
 	poll_device(d, 8);
-	nap_us(1000);
+	if (!d->pub.t->synchronous)
+		nap_us(1000);
 	poll_device(d, 8);
 	struct quiet now;
 	quiet_take(d, &now);

@@ -280,6 +280,7 @@ struct vt_transport *vt_inproc_create(struct vt_device *dev, bool threaded)
 	ip->threaded = threaded;
 	ip->t.ops = &inproc_ops;
 	ip->t.name = threaded ? "inproc-thread" : "inproc";
+	ip->t.synchronous = !threaded;
 	pthread_mutex_init(&ip->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -68,6 +68,10 @@ struct vt_transport_ops {
 struct vt_transport {
 	const struct vt_transport_ops *ops;
 	const char *name;                     /* "inproc", "inproc-thread", ... */
+	/* The device runs only inside these ops, on the caller's thread (an
+	 * in-process device without a thread): after poll() it has done all
+	 * it will do, so nobody needs to wait for it. */
+	bool synchronous;
 	/* Device-to-driver notifications, counted.  Written by the device
 	 * side with __atomic_add_fetch(..., __ATOMIC_RELEASE); drivers read
 	 * with __atomic_load_n(..., __ATOMIC_ACQUIRE). */
