@@ -307,7 +307,8 @@ static int load_profiles(const struct mx_args *a, struct mx_setup *su)
 				    " (the shipped ones: vcts matrix --profiles)");
 		for (unsigned i = 0; i < a->nset; i++)
 			if (vt_mx_profile_set(&su->p[k], a->set[i], err, sizeof(err)))
-				return fail("--set %s: %s", a->set[i], err);
+				return fail("--set %s%s%s: %s", a->set[i], su->np > 1 ? " under " : "",
+					    su->np > 1 ? su->p[k].name : "", err);
 	}
 	return 0;
 }

@@ -268,8 +268,8 @@ static void retry_later(struct run *r, uint64_t pos)
 		r->retry[r->nretry++] = pos;
 }
 
-/* The worker is gone (status from kill_worker): its running cell is lost
- * with outcome o, the queued one is handed out again. */
+/* The worker is gone: the cell it was running is lost with outcome o, the
+ * one it had queued is handed out again. */
 static void worker_lost(struct run *r, const uint64_t *held, unsigned n,
 			enum vt_outcome o, const char *detail)
 {
@@ -540,7 +540,10 @@ static int poll_timeout(const struct run *r, int64_t t)
 	}
 	if (r->pg.on && (wait < 0 || wait > MX_PROGRESS_MS))
 		wait = MX_PROGRESS_MS;
-	return wait > 60000 ? 60000 : (int)wait;
+	/* nothing to wait for but results: still wake up now and then */
+	if (wait < 0 || wait > 1000)
+		wait = 1000;
+	return (int)wait;
 }
 
 static void run_loop(struct run *r)
