@@ -583,6 +583,74 @@ static void diff_tap(const struct diff_ctx *d, unsigned tap_version)
 		    d->failed[0], key[0], d->failed[1], key[1]);
 }
 
+/* ---- folding axes the verdicts do not depend on --------------------------- */
+
+/* A cell as a number, first axis most significant: the runs keep cells in
+ * selection order (last axis fastest), so the numbers ascend and a cell
+ * is found by bisection. */
+static uint32_t cell_key(const struct vt_mx_cell *c)
+{
+	uint32_t k = 0;
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		k = k << 2 | c->v[a];
+	return k;
+}
+
+static const struct side *find_cell(const struct diff_ctx *d, const struct vt_mx_cell *c,
+				    uint64_t *at)
+{
+	uint32_t want = cell_key(c);
+	uint64_t lo = 0, hi = d->n[0];
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		uint32_t k = cell_key(&d->side[0][mid].cell);
+		if (k == want) {
+			*at = mid;
+			return &d->side[0][mid];
+		}
+		if (k < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool same_pair(const struct diff_ctx *d, uint64_t i, uint64_t j)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		const struct side *a = &d->side[k][i], *b = &d->side[k][j];
+		if (strcmp(a->expected, b->expected) || strcmp(a->observed, b->observed) ||
+		    vt_outcome_failed(a->outcome) != vt_outcome_failed(b->outcome))
+			return false;
+	}
+	return true;
+}
+
+/* fold[a]: axis a changes no cell's pair of verdicts (every cell agrees
+ * with the same cell at the axis's first value `base[a]`); such an axis
+ * is left out of the table and only the rows at its base value shown. */
+static void foldable_axes(const struct diff_ctx *d, const bool vary[MX_NAXES],
+			  bool fold[MX_NAXES], uint8_t base[MX_NAXES])
+{
+	for (unsigned a = 0; a < MX_NAXES; a++) {
+		fold[a] = vary[a];
+		base[a] = UINT8_MAX;
+		for (uint64_t i = 0; i < d->n[0]; i++)
+			if (d->side[0][i].cell.v[a] < base[a])
+				base[a] = d->side[0][i].cell.v[a];
+	}
+	for (unsigned a = 0; a < MX_NAXES; a++) {
+		for (uint64_t i = 0; fold[a] && i < d->n[0]; i++) {
+			struct vt_mx_cell c = d->side[0][i].cell;
+			uint64_t j;
+			c.v[a] = base[a];
+			if (!find_cell(d, &c, &j) || !same_pair(d, i, j))
+				fold[a] = false;
+		}
+	}
+}
+
 /* The axes on which the differing cells do not all agree: the columns. */
 static void varying_axes(const struct diff_ctx *d, bool vary[MX_NAXES], int first[MX_NAXES])
 {
@@ -652,10 +720,11 @@ static void table_row(const bool vary[MX_NAXES], const int w[MX_NAXES + 2],
 static void diff_table(const struct diff_ctx *d)
 {
 	char key[2][80], v[2][VERDICT_MAX + 8];
-	bool vary[MX_NAXES];
+	bool vary[MX_NAXES], fold[MX_NAXES], show[MX_NAXES];
+	uint8_t base[MX_NAXES];
 	int first[MX_NAXES], w[MX_NAXES + 2];
 	const char *col[MX_NAXES + 2];
-	unsigned ndiff = count_diffs(d);
+	unsigned ndiff = count_diffs(d), rows = 0;
 
 	side_keys(d, key);
 	if (!ndiff) {
@@ -664,6 +733,9 @@ static void diff_table(const struct diff_ctx *d)
 		return;
 	}
 	varying_axes(d, vary, first);
+	foldable_axes(d, vary, fold, base);
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		show[a] = vary[a] && !fold[a];
 	/* axes every differing cell shares go above the table, not in it */
 	const char *lead = "every differing cell has:";
 	for (unsigned a = 0; a < MX_NAXES; a++)
@@ -672,27 +744,44 @@ static void diff_table(const struct diff_ctx *d)
 			lead = "";
 		}
 	if (!*lead)
-		printf("\n\n");
-	table_widths(d, vary, key, w);
+		putchar('\n');
+	/* and so do the axes no verdict depends on: one row stands for all */
+	lead = "no verdict depends on:";
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		if (fold[a]) {
+			printf("%s %s", lead, vt_mx_axes[a].name);
+			lead = ",";
+		}
+	if (*lead == ',')
+		printf(" (one row stands for all their values)\n");
+	putchar('\n');
+	table_widths(d, show, key, w);
 	for (unsigned a = 0; a < MX_NAXES; a++)
 		col[a] = vt_mx_axes[a].name;
 	col[MX_NAXES] = key[0];
 	col[MX_NAXES + 1] = key[1];
-	table_row(vary, w, col);
+	table_row(show, w, col);
 	for (uint64_t i = 0; i < d->n[0]; i++) {
 		const struct side *s[2] = { &d->side[0][i], &d->side[1][i] };
 		if (!differs(s[0], s[1]))
 			continue;
+		bool folded = false;
+		for (unsigned a = 0; a < MX_NAXES; a++)
+			folded |= fold[a] && s[0]->cell.v[a] != base[a];
+		if (folded)
+			continue;
+		rows++;
 		for (unsigned a = 0; a < MX_NAXES; a++)
 			col[a] = vt_mx_axes[a].values[s[0]->cell.v[a]];
 		for (unsigned k = 0; k < 2; k++) {
 			table_verdict(s[k], v[k], sizeof(v[k]));
 			col[MX_NAXES + k] = v[k];
 		}
-		table_row(vary, w, col);
+		table_row(show, w, col);
 	}
-	printf("\n%u of %llu cells differ between %s and %s (observed verdicts; (!): not what "
-	       "the profile expects)\n", ndiff, (unsigned long long)d->n[0], key[0], key[1]);
+	printf("\n%u of %llu cells differ between %s and %s, in %u rows (observed verdicts; "
+	       "(!): not what the profile expects)\n", ndiff, (unsigned long long)d->n[0],
+	       key[0], key[1], rows);
 	if (d->failed[0] || d->failed[1])
 		printf("failed: %u under %s, %u under %s\n", d->failed[0], key[0], d->failed[1],
 		       key[1]);
