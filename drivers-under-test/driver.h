@@ -69,6 +69,7 @@ enum vt_drv_fault {
 	VT_DRV_FAULT_PROPOSAL_WITHOUT_AP,     /* PROP-ia-needs-ap IDENTITY_ADDRESS w/o ACCESS_PLATFORM */
 	VT_DRV_FAULT_NT_WITH_AP,              /* PROP-nt-exclusive NO_TRANSLATION + ACCESS_PLATFORM    */
 	VT_DRV_FAULT_GPA_FOR_IOVA,            /* INV-iommu-fault hands the GPA, not the IOVA (data)    */
+	VT_DRV_FAULT_IDENTITY_INCOMPLETE,     /* PROP-ia-complete-map 1:1 map missing a page at DRIVER_OK */
 	VT_DRV_FAULT_COUNT
 };
 

@@ -10,7 +10,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
 need_build vcts
-plan 32
+plan 33
 
 # 4 ACCESS_PLATFORM x 4 proposal x 2 secure x 3 translation x 2 width x
 # 2 ring x 2 device = 768 cells; event index and indirect on.
@@ -69,7 +69,8 @@ expect_success '--filter selects by axis and by expected outcome' '
 
 # Every mutant of the platform-access rules, clean and caught.
 for m in drv-skip-bounce-secure drv-ring-private drv-above-width drv-remap-after-driver-ok \
-	 drv-proposal-without-ap drv-nt-with-ap drv-gpa-for-iova dev-read-private \
+	 drv-proposal-without-ap drv-nt-with-ap drv-gpa-for-iova drv-identity-incomplete \
+	 dev-read-private \
 	 dev-ignore-iommu dev-unmapped-iova dev-accept-without-ap dev-write-readonly; do
 	expect_success "mutant $m is caught in its matrix cell, the clean cell passes" '
 		"$VCTS" run --filter "mutant/'"$m"'*" >o

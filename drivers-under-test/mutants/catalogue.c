@@ -133,6 +133,9 @@ const struct vt_mutant vt_mutants[] = {
 	      "translation=none width=64 device=echo"),
 	MXDRV("drv-gpa-for-iova", "INV-iommu-fault", VT_DRV_FAULT_GPA_FOR_IOVA,
 	      "behind an IOMMU, hands a data buffer's GPA instead of its IOVA", MX_IOMMU48),
+	MXDRV("drv-identity-incomplete", "PROP-ia-complete-map", VT_DRV_FAULT_IDENTITY_INCOMPLETE,
+	      "IDENTITY_ADDRESS: takes a page out of the 1:1 map before FEATURES_OK",
+	      MX_IA("identity")),
 
 	/* ---- device mutants: the reference driver must catch them ---- */
 	DEV("dev-status-not-reset", "DEV-2.4.1", VT_DEV_FAULT_STATUS_NOT_RESET,

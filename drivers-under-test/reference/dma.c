@@ -268,9 +268,29 @@ static int iova_setup(struct ref_driver *d)
 int ref_dma_identity_map(struct ref_driver *d)
 {
 	struct iommu *io = d->pub.iommu;
-	if (!io || iommu_identity_complete(io, d->pub.gm))
+	/* the IDENTITY_INCOMPLETE mutant keeps its hole */
+	if (!io || ref_fault(d, VT_DRV_FAULT_IDENTITY_INCOMPLETE) ||
+	    iommu_identity_complete(io, d->pub.gm))
 		return 0;
 	return iommu_identity_map_all(io, d->pub.gm);
+}
+
+/* The IDENTITY_INCOMPLETE mutant: with IDENTITY_ADDRESS accepted, take the
+ * last page of guest RAM out of the 1:1 map before FEATURES_OK, so the
+ * promise does not hold when the device checks it. */
+void ref_dma_identity_hole(struct ref_driver *d, uint64_t acc)
+{
+	const struct gmem *gm = d->pub.gm;
+	struct iommu *io = d->pub.iommu;
+	uint64_t ia = ref_proposal(d->pub.policy.identity_bit);
+	if (!io || !ia || !(acc & ia) || !gmem_nregions(gm))
+		return;
+	if (!iommu_identity_complete(io, gm) && iommu_identity_map_all(io, gm) != 0)
+		return;
+	const struct gmem_region_desc *r = gmem_region(gm, gmem_nregions(gm) - 1);
+	uint64_t gpa = r->gpa + r->size - PAGE;
+	if (iommu_unmap(io, gpa, PAGE) == 0)
+		iommu_invalidate(io, gpa, PAGE);
 }
 
 void ref_dma_identity_remap(struct ref_driver *d)

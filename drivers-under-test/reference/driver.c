@@ -727,6 +727,8 @@ static int negotiate(struct ref_driver *d, struct cfg *pre, struct cfg *post)
 		fail_device(d);
 		return -1;
 	}
+	if (ref_fault(d, VT_DRV_FAULT_IDENTITY_INCOMPLETE))
+		ref_dma_identity_hole(d, acc);   /* PROP-ia-complete-map on purpose */
 
 	if (!ref_fault(d, VT_DRV_FAULT_DRIVER_OK_EARLY)) {
 		add_status(d, VIRTIO_STATUS_FEATURES_OK);

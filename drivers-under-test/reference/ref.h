@@ -410,6 +410,9 @@ int  ref_dma_identity_map(struct ref_driver *d);
 /* The driver fault REMAP_AFTER_DRIVER_OK: unmap one page of the 1:1 map
  * and map it again (INV-iommu-changed). */
 void ref_dma_identity_remap(struct ref_driver *d);
+/* The driver fault IDENTITY_INCOMPLETE: a hole in the 1:1 map before
+ * FEATURES_OK (PROP-ia-complete-map). */
+void ref_dma_identity_hole(struct ref_driver *d, uint64_t acc);
 void ref_dma_free(struct ref_driver *d);
 /* Map one segment: 0, 1 when the bounce pool or IOVA window is full,
  * -1 when the buffer is not guest RAM. */
