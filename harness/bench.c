@@ -106,6 +106,7 @@ static int measure_vhu(struct vt_backend *b, unsigned depth, double secs, struct
 	cfg.depth = depth;
 	cfg.buf_region = -1;
 	cfg.drv.accept_access_platform = false;
+	cfg.drv.rings_read_write = true;      /* as the vhost-user suites */
 	cfg.drv.features |= VT_BIT(VIRTIO_F_EVENT_IDX) | (blk ? 0 : VT_BIT(15)); /* MRG_RXBUF */
 	vt_verdict_init(&vd);
 	if (vt_pair_open(&p, &cfg, &vd, err, sizeof(err))) {

@@ -135,15 +135,27 @@ int ref_split_setup(struct ref_driver *d, unsigned q)
 	bool suppress = d->pub.policy.suppress_used_notify;
 
 	/* Each part exactly at its alignment (2.7), not more, so a device
-	 * assuming a larger one is caught: avail 2, used 4, desc 16.  Each
-	 * starts a page of its own, so behind an IOMMU the device may write
-	 * the used ring and only read the avail ring and the descriptors. */
+	 * assuming a larger one is caught: avail 2, used 4, desc 16.  When the
+	 * parts the device only reads are mapped read-only, each part starts a
+	 * page of its own, so behind an IOMMU the device may write the used
+	 * ring and only read the avail ring and the descriptors; otherwise
+	 * they follow each other, each at an offset that is not a multiple of
+	 * twice its alignment. */
+	bool own_pages = !d->pub.policy.rings_read_write;
 	uint64_t avail_off = 2;
-	uint64_t used_off = align_up(avail_off + virtq_split_avail_size(S), GMEM_PAGE_SIZE) + 4;
+	uint64_t used_off = align_up(avail_off + virtq_split_avail_size(S), 4);
+	if (own_pages)
+		used_off = align_up(used_off, GMEM_PAGE_SIZE) + 4;
+	else if (used_off % 8 == 0)
+		used_off += 4;
 	/* At least 16 guard bytes after the used ring: a device writing past
 	 * it (a stale, larger queue size) shows there. */
 	uint64_t used_end = used_off + virtq_split_used_size(S) + 16;
-	uint64_t desc_off = align_up(used_end, GMEM_PAGE_SIZE) + 16;
+	uint64_t desc_off = align_up(used_end, 16);
+	if (own_pages)
+		desc_off = align_up(desc_off, GMEM_PAGE_SIZE) + 16;
+	else if (desc_off % 32 == 0)
+		desc_off += 16;
 	const struct ref_rw rw = { used_off, used_end };
 	if (ref_ring_alloc(d, vq, avail_off, used_off, desc_off, virtq_split_desc_size(S), &rw) != 0)
 		return -1;
