@@ -5,6 +5,8 @@
 #   make check         build, then run the suite's own tests (prove -r t/)
 #   make conformance   run the conformance suites, TAP into reports/
 #   make bench         throughput of the in-process transport
+#   make guests        Debian kernel + initramfs with the in-guest agent
+#                      (build/guests/; GUEST_KERNEL=6.1.0-NN-amd64 picks one)
 #   make deps          install missing Debian packages (root) or say how
 #   make clean
 #
@@ -43,7 +45,7 @@ VCTS     := $(BUILD)/vcts
 BENCH    := $(BUILD)/vcts-bench
 LIBVCTS  := $(BUILD)/libvcts.a
 
-.PHONY: all check conformance bench deps clean clause-check units
+.PHONY: all check conformance bench deps clean clause-check units guests
 all: $(VCTS) $(BENCH) $(UNIT_BIN) clause-check
 
 $(BUILD)/%.o: %.c
@@ -65,6 +67,35 @@ $(BUILD)/t/%: $(BUILD)/t/unit/%.o $(LIBVCTS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 units: $(UNIT_BIN)
+
+# The in-guest agent (guests/agent/): one static binary that needs nothing
+# but libc, built without sanitizers whatever SANITIZE says.  The harness
+# files it shares are linked with --gc-sections, so the parts of them it
+# never calls (and what those would pull in) stay out.
+AGENT_CC  ?= gcc
+AGENT     := build/guests/agent
+AGENT_SRC := $(wildcard guests/agent/*.c) harness/tap.c harness/verdict.c \
+	     harness/transport/pci_check.c harness/transport/virtio_pci.c
+AGENT_OBJ := $(AGENT_SRC:%.c=build/guests/obj/%.o)
+AGENT_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -I. -ffunction-sections \
+		-fdata-sections -MMD -MP
+
+build/guests/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(AGENT_CC) $(AGENT_CFLAGS) -c -o $@ $<
+
+$(AGENT): $(AGENT_OBJ)
+	$(AGENT_CC) -static -s -Wl,--gc-sections -o $@ $^
+
+# every build has the agent, so guest tests can run from any build tree
+all: $(AGENT)
+
+-include $(AGENT_OBJ:.o=.d)
+
+# A bootable guest: the kernel, cached per version outside the tree, and an
+# initramfs holding the agent.  Prints the vmlinux= and initrd= paths.
+guests: deps $(AGENT)
+	guests/build.sh --agent $(AGENT) $(if $(GUEST_KERNEL),--kernel $(GUEST_KERNEL))
 
 # Every rule id quoted in the sources must exist in the registry.
 clause-check: $(VCTS)

@@ -50,6 +50,14 @@ for profile in $("$vcts" matrix --profiles | awk '{ print $1 }'); do
 	mv "$tap.tmp" "$tap"
 	grep "^# matrix " "$tap" | sed "s/^# /conformance: /" >&2 || true
 done
+# The Linux guest driver under QEMU, per device (kernel fetched and cached
+# on first use).
+echo "conformance: guest -> $reports/guest.tap" >&2
+if ! "$vcts" guest >"$reports/guest.tap.tmp"; then
+	status=1
+fi
+mv "$reports/guest.tap.tmp" "$reports/guest.tap"
+
 diff=$reports/matrix-diff-identity-address-no-translation
 if ! "$vcts" matrix --diff identity-address no-translation --jobs "$jobs" --format table \
 	>"$diff.txt" || ! "$vcts" matrix --diff identity-address no-translation --jobs "$jobs" \

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(gcc make libc6-dev libcunit1-dev libpci-dev pkg-config perl shellcheck
-      qemu-system-x86 qemu-utils dpdk-dev)
+      qemu-system-x86 qemu-utils dpdk-dev
+      busybox-static cpio kmod xz-utils lz4)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -28,6 +28,7 @@
 #include "test.h"
 #include "virtio.h"
 #include "matrix/matrix.h"
+#include "guest_cmd.h"
 #include "transport/vhu_front.h"
 #include "../suites/suites.h"
 
@@ -116,6 +117,8 @@ static const struct command commands[] = {
 	  cmd_device },
 	{ "matrix", "run the platform-access matrix under a rule profile, TAP on stdout",
 	  vt_matrix_usage, vt_matrix_main },
+	{ "guest", "judge the Linux guest driver under QEMU, per device, TAP on stdout",
+	  vt_guest_usage, vt_guest_main },
 	{ "help", "show the usage of a command", help_usage, cmd_help },
 };
 

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guest.c - boot a Linux guest with many virtio devices and read what the
+ * in-guest agent reports.
+ *
+ *   qemu-system-x86_64 -accel tcg|kvm -machine q35 -m N -nodefaults
+ *     -display none -monitor none -no-reboot
+ *     [-device intel-iommu,aw-bits=39|48]
+ *     -kernel vmlinux -initrd initramfs
+ *     -append "console=ttyS0 panic=-1 quiet [intel_iommu=on iommu.forcedac=1]"
+ *     -serial file:DIR/console.log     (ttyS0: the console)
+ *     -serial file:DIR/agent.tap       (ttyS1: the agent's TAP)
+ *     -device virtio-...-pci,addr=0x3,...   one per cell
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "qemu.h"
+#include "../proc.h"
+
+#define GUEST_DISK_BYTES (8u << 20)
+#define MAX_ARGS (40 + 8 * VT_GUEST_MAX_DEVS)
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Arguments live in one arena for the life of a run. */
+struct argbuf {
+	char *argv[MAX_ARGS];
+	unsigned n;
+	char arena[16384];
+	size_t used;
+	bool full;
+};
+
+static void arg(struct argbuf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void arg(struct argbuf *a, const char *fmt, ...)
+{
+	va_list ap;
+	if (a->n + 1 >= MAX_ARGS || a->used >= sizeof(a->arena)) {
+		a->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	int n = vsnprintf(a->arena + a->used, sizeof(a->arena) - a->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(a->arena) - a->used) {
+		a->full = true;
+		return;
+	}
+	a->argv[a->n++] = a->arena + a->used;
+	a->argv[a->n] = NULL;
+	a->used += (size_t)n + 1;
+}
+
+static int make_disk(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = ftruncate(fd, GUEST_DISK_BYTES);
+	close(fd);
+	return rc;
+}
+
+/* The -device lines of one cell, with what it needs behind it. */
+static int add_device(struct argbuf *a, const char *dir, unsigned i, const struct vt_guest_dev *d,
+		      char *err, size_t errlen)
+{
+	unsigned slot = VT_GUEST_FIRST_SLOT + i;
+	const char *sep = d->props[0] ? "," : "";
+
+	if (d->disk) {
+		char img[320];
+		snprintf(img, sizeof(img), "%s/disk%u.img", dir, i);
+		if (make_disk(img)) {
+			snprintf(err, errlen, "disk image %s: %s", img, strerror(errno));
+			return -1;
+		}
+		arg(a, "-drive");
+		arg(a, "if=none,id=d%u,file=%s,format=raw", i, img);
+		arg(a, "-device");
+		arg(a, "%s,addr=0x%x,drive=d%u%s%s", d->device, slot, i, sep, d->props);
+	} else if (d->rng) {
+		arg(a, "-object");
+		arg(a, "rng-random,id=rng%u,filename=/dev/urandom", i);
+		arg(a, "-device");
+		arg(a, "%s,addr=0x%x,rng=rng%u%s%s", d->device, slot, i, sep, d->props);
+	} else if (d->console) {
+		arg(a, "-device");
+		arg(a, "%s,addr=0x%x,id=vs%u%s%s", d->device, slot, i, sep, d->props);
+		arg(a, "-chardev");
+		arg(a, "null,id=con%u", i);
+		arg(a, "-device");
+		arg(a, "virtconsole,bus=vs%u.0,chardev=con%u", i, i);
+	} else {
+		arg(a, "-device");
+		arg(a, "%s,addr=0x%x%s%s", d->device, slot, sep, d->props);
+	}
+	return 0;
+}
+
+static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const char *dir)
+{
+	arg(a, "%s", vt_qemu_binary());
+	arg(a, "-accel");
+	arg(a, "%s", c->kvm ? "kvm" : "tcg");
+	arg(a, "-machine");
+	arg(a, "q35");
+	arg(a, "-m");
+	arg(a, "%u", c->mem_mb ? c->mem_mb : 512);
+	arg(a, "-nodefaults");
+	arg(a, "-display");
+	arg(a, "none");
+	arg(a, "-monitor");
+	arg(a, "none");
+	arg(a, "-no-reboot");
+	if (c->iommu_aw) {
+		arg(a, "-device");
+		arg(a, "intel-iommu,aw-bits=%u", c->iommu_aw);
+	}
+	arg(a, "-kernel");
+	arg(a, "%s", c->vmlinux);
+	arg(a, "-initrd");
+	arg(a, "%s", c->initrd);
+	arg(a, "-append");
+	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s",
+	    c->iommu_aw ? " intel_iommu=on iommu.forcedac=1" : "", c->append ? " " : "",
+	    c->append ? c->append : "");
+	arg(a, "-serial");
+	arg(a, "file:%s/console.log", dir);
+	arg(a, "-serial");
+	arg(a, "file:%s/agent.tap", dir);
+}
+
+/* The last `len - 1` bytes of a file, from a line start. */
+static void file_tail(const char *path, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		off_t off = st.st_size > (off_t)(len - 1) ? st.st_size - (off_t)(len - 1) : 0;
+		ssize_t n = pread(fd, buf, len - 1, off);
+		buf[n > 0 ? n : 0] = '\0';
+		char *nl = off ? strchr(buf, '\n') : NULL;
+		if (nl)
+			memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	}
+	close(fd);
+}
+
+/* "pci-0000:00:05.0" -> slot index 2, or -1. */
+static int slot_index(const char *name, unsigned nrep)
+{
+	unsigned dom, bus, slot, fn;
+	if (sscanf(name, "pci-%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || dom || bus || fn)
+		return -1;
+	if (slot < VT_GUEST_FIRST_SLOT || slot - VT_GUEST_FIRST_SLOT >= nrep)
+		return -1;
+	return (int)(slot - VT_GUEST_FIRST_SLOT);
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* One "# key: value" fact of the current device. */
+static void fact(struct vt_guest_report *r, const char *key, const char *val)
+{
+	if (strcmp(key, "device") == 0)
+		r->device = (uint16_t)strtoul(val, NULL, 0);
+	else if (strcmp(key, "features") == 0)
+		r->features = strtoull(val, NULL, 0);
+	else if (strcmp(key, "status") == 0)
+		r->status = (uint32_t)strtoul(val, NULL, 0);
+	else if (strcmp(key, "driver") == 0)
+		snprintf(r->driver, sizeof(r->driver), "%.*s", (int)sizeof(r->driver) - 1, val);
+	else if (strcmp(key, "io") == 0)
+		snprintf(r->io, sizeof(r->io), "%.*s", (int)sizeof(r->io) - 1, val);
+}
+
+bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned nrep)
+{
+	char line[512];
+	int cur = -1;
+	bool done = false;
+
+	memset(rep, 0, sizeof(*rep) * nrep);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		trim(line);
+		const char *s = line + strspn(line, " ");
+		bool top = s == line;
+		if (strncmp(s, "# Subtest: ", 11) == 0) {
+			cur = slot_index(s + 11, nrep);
+			if (cur >= 0)
+				rep[cur].seen = true;
+			continue;
+		}
+		if (strcmp(s, "# vcts-agent: done") == 0) {
+			done = true;
+			continue;
+		}
+		if (!top && cur >= 0 && s[0] == '#') {
+			char key[16], val[160];
+			if (sscanf(s, "# %15[a-z]: %159[^\n]", key, val) == 2)
+				fact(&rep[cur], key, val);
+			continue;
+		}
+		if (!top && cur >= 0 && strncmp(s, "not ok", 6) == 0 && !rep[cur].first_failure[0]) {
+			snprintf(rep[cur].first_failure, sizeof(rep[cur].first_failure), "%s", s);
+			continue;
+		}
+		if (top && (strncmp(s, "ok ", 3) == 0 || strncmp(s, "not ok ", 7) == 0)) {
+			const char *dash = strstr(s, " - ");
+			int i = dash ? slot_index(dash + 3, nrep) : -1;
+			if (i >= 0) {
+				rep[i].seen = true;
+				rep[i].ok = s[0] == 'o';
+			}
+			cur = -1;
+		}
+	}
+	fclose(f);
+	return done;
+}
+
+int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
+		 size_t errlen)
+{
+	static unsigned seq;
+	struct argbuf *a = calloc(1, sizeof(*a));
+	struct vt_proc p = { 0 };
+	char path[320];
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (c->ndev > VT_GUEST_MAX_DEVS) {
+		snprintf(err, errlen, "%u devices in one guest, at most %d", c->ndev,
+			 VT_GUEST_MAX_DEVS);
+		goto out;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "guest.%d.%u", (int)getpid(), seq++);
+	if (vt_proc_path(r->dir, sizeof(r->dir), name) || mkdir(r->dir, 0700)) {
+		snprintf(err, errlen, "run directory: %s", strerror(errno));
+		goto out;
+	}
+	build_argv(a, c, r->dir);
+	for (unsigned i = 0; i < c->ndev; i++)
+		if (add_device(a, r->dir, i, &c->dev[i], err, errlen))
+			goto out;
+	if (a->full) {
+		snprintf(err, errlen, "QEMU command line too long");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/qemu.log", r->dir);
+	struct vt_proc_opts o = { .log_path = path };
+	double t0 = now_s();
+	if (vt_proc_spawn(&p, a->argv, &o, err, errlen))
+		goto out;
+	r->started = true;
+	unsigned timeout = c->timeout_ms ? c->timeout_ms : 60000;
+	if (vt_proc_wait(&p, timeout)) {
+		r->timed_out = true;
+		vt_proc_stop(&p, 500);
+	} else {
+		r->exit_status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
+		vt_proc_stop(&p, 0);
+	}
+	r->seconds = now_s() - t0;
+	file_tail(path, r->qemu_tail, sizeof(r->qemu_tail));
+	snprintf(path, sizeof(path), "%s/console.log", r->dir);
+	file_tail(path, r->console_tail, sizeof(r->console_tail));
+	snprintf(path, sizeof(path), "%s/agent.tap", r->dir);
+	r->done = vt_guest_parse_tap(path, r->rep, c->ndev);
+	rc = 0;
+out:
+	free(a);
+	return rc;
+}
+
+/* Where the probe's answer is kept for this boot of the host:
+ * ${VCTS_CACHE:-$HOME/.cache/vcts}/kvm-probe holding "BOOT_ID yes|no". */
+static bool probe_file(char *path, size_t len)
+{
+	const char *c = getenv("VCTS_CACHE");
+	const char *home = getenv("HOME");
+	int n = c && *c ? snprintf(path, len, "%s/kvm-probe", c) :
+		home && *home ? snprintf(path, len, "%s/.cache/vcts/kvm-probe", home) : -1;
+	return n > 0 && (size_t)n < len;
+}
+
+static bool boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	bool ok = f && fgets(buf, (int)len, f);
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && buf[0];
+}
+
+/* 1 yes, 0 no, -1 not known for this boot. */
+static int probe_cached(void)
+{
+	char path[512], id[64], line[128];
+	if (!probe_file(path, sizeof(path)) || !boot_id(id, sizeof(id)))
+		return -1;
+	FILE *f = fopen(path, "re");
+	int r = -1;
+	if (f && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(id);
+		if (strncmp(line, id, n) == 0 && line[n] == ' ')
+			r = strncmp(line + n + 1, "yes", 3) == 0;
+	}
+	if (f)
+		fclose(f);
+	return r;
+}
+
+static void probe_remember(bool works)
+{
+	char path[512], id[64];
+	if (!probe_file(path, sizeof(path)) || !boot_id(id, sizeof(id)))
+		return;
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return;                 /* no cache directory: probe again next time */
+	fprintf(f, "%s %s\n", id, works ? "yes" : "no");
+	fclose(f);
+}
+
+bool vt_guest_kvm_works(const char *vmlinux, const char *initrd)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	known = 0;
+	const char *force = getenv("VCTS_ACCEL");
+	if (force && strcmp(force, "tcg") == 0)
+		return false;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	int cached = probe_cached();
+	if (cached >= 0)
+		return (known = cached) != 0;
+	/* A probe boot with no device: the agent reports nothing and says
+	 * it is done, well within a TCG boot's time when KVM works.  KVM
+	 * that hangs (broken nesting) misses the deadline. */
+	struct vt_guest_cfg c = { .vmlinux = vmlinux, .initrd = initrd, .kvm = true,
+				  .timeout_ms = 8000 };
+	struct vt_guest_result *r = calloc(1, sizeof(*r));
+	char err[160];
+	if (r && vt_guest_run(&c, r, err, sizeof(err)) == 0 && r->done && !r->timed_out)
+		known = 1;
+	free(r);
+	probe_remember(known);
+	return known;
+}

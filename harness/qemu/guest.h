@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guest.h - a real Linux guest under QEMU, carrying many virtio devices.
+ *
+ * One guest serves many device-level cells: each device gets its own PCI
+ * slot (addr=0x3, 0x4, ...) and its own properties (iommu_platform,
+ * packed, event_idx, indirect_desc ...).  The guest boots Debian's kernel
+ * uncompressed with an initramfs whose /init loads the virtio modules and
+ * runs the static agent (guests/agent/), which reports TAP on the guest's
+ * second serial port: one test point per virtio function, named
+ * "pci-0000:00:SS.0", with the facts the host judges (virtio device id,
+ * negotiated features, status, driver, I/O result).
+ *
+ * The console (ttyS0) and QEMU's own output are kept apart in the run's
+ * directory and attached to failures.  A guest that hangs, panics or never
+ * says it is done is stopped at its deadline: never a hang of the harness.
+ */
+#ifndef VCTS_GUEST_H
+#define VCTS_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VT_GUEST_MAX_DEVS  24
+#define VT_GUEST_FIRST_SLOT 3
+
+struct vt_guest_dev {
+	char name[48];            /* the cell: "blk", "blk-ap", "rng-packed" ...   */
+	char device[32];          /* "virtio-blk-pci"                              */
+	char props[160];          /* "disable-legacy=on,iommu_platform=on"         */
+	bool disk;                /* needs a backing raw image                     */
+	bool rng;                 /* needs an rng backend object                   */
+	bool console;             /* needs a virtconsole port                      */
+};
+
+struct vt_guest_cfg {
+	const char *vmlinux;
+	const char *initrd;
+	unsigned mem_mb;          /* 0: 512                                        */
+	unsigned iommu_aw;        /* 0: none; 39 or 48: intel-iommu aw-bits        */
+	const char *append;       /* extra kernel command line, or NULL            */
+	unsigned timeout_ms;      /* 0: 60000                                      */
+	bool kvm;                 /* -accel kvm (only after vt_guest_kvm_works)    */
+	unsigned ndev;
+	struct vt_guest_dev dev[VT_GUEST_MAX_DEVS];
+};
+
+/* What the agent said about one device (a test point of its TAP). */
+struct vt_guest_report {
+	bool seen;                /* the agent reported this slot                  */
+	bool ok;                  /* its own test point was ok                     */
+	uint16_t device;          /* virtio device id                              */
+	uint64_t features;        /* negotiated                                    */
+	uint32_t status;
+	char driver[32];          /* "virtio_blk", "none"                          */
+	char io[96];              /* "ok", "fail <reason>", "none"                 */
+	char first_failure[160];  /* the first failing subtest line, if any        */
+};
+
+struct vt_guest_result {
+	bool started;
+	bool done;                /* "# vcts-agent: done" seen                     */
+	bool timed_out;
+	int exit_status;          /* QEMU's exit status when it exited             */
+	double seconds;           /* start to exit                                 */
+	char dir[256];            /* the run's directory (console, agent TAP, log) */
+	char console_tail[1024];  /* last lines of the console                     */
+	char qemu_tail[512];      /* last lines of QEMU's stderr                   */
+	struct vt_guest_report rep[VT_GUEST_MAX_DEVS];
+};
+
+/* Run the guest to completion (or its deadline) and read the agent's
+ * report.  Returns 0 when QEMU ran (whatever the guest did: see r), -1
+ * with a reason in err when it could not be started (broken). */
+int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
+		 size_t errlen);
+
+/* Parse an agent TAP file into reports by slot (index i = slot
+ * VT_GUEST_FIRST_SLOT + i).  Returns whether "# vcts-agent: done" was seen. */
+bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned nrep);
+
+/* Does KVM work here?  /dev/kvm must open and a short probe boot of the
+ * given kernel must finish; the answer is kept for the process. */
+bool vt_guest_kvm_works(const char *vmlinux, const char *initrd);
+
+#endif
