@@ -15,7 +15,12 @@
 # OUT/initramfs.cpio.gz and is rebuilt when the agent, /init, the cached
 # kernel or this script change.
 #
-# stdout: exactly two lines on success, "vmlinux=PATH" and "initrd=PATH".
+# The secure-guest module (guests/secure/vcts_secure.ko) is built against
+# Debian's linux-headers-VERSION, fetched the same way, and kept in
+# CACHE/guests/secure/VERSION/; /init loads it when vcts.secure=1.
+#
+# stdout: three lines on success, "vmlinux=PATH", "initrd=PATH" and
+# "secure=PATH" (or "secure=none": the headers could not be downloaded).
 # stderr: progress and errors.
 # Exit: 0 built (or cached), 1 failed, 2 cannot build here (kernel version
 # unknown to apt or not downloadable, a needed tool missing).
@@ -33,6 +38,9 @@ readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
 
 # Bump when the layout of the kernel cache changes.
 readonly CACHE_FORMAT=1
+
+# Bump when the layout of the secure-module cache changes.
+readonly SECURE_FORMAT=1
 
 kernel=
 agent=
@@ -347,6 +355,146 @@ build_cache() {
 	trap - EXIT
 }
 
+# ------------------------------------------------------- secure-guest module
+
+# guests/secure/vcts_secure.ko makes the guest refuse virtio devices the way
+# a secure (SEV) guest does.  It is built against Debian's headers for the
+# same ABI, fetched with apt-get download and used from where dpkg -x put
+# them: nothing is installed.  Kept in CACHE/guests/secure/VERSION/ with its
+# own stamp, so a change to the module does not refetch the kernel.
+
+# What the stamp of a complete module directory says: the format, the
+# kernel, the hash of the module's sources, then every file with its size.
+secure_manifest() {
+	local dir=$1
+	echo "format $SECURE_FORMAT"
+	echo "kernel $kernel"
+	echo "source $(cat "$SRCDIR"/guests/secure/* | sha256sum | cut -d' ' -f1)"
+	(cd "$dir" && find . -type f ! -name stamp -printf 'file %P %s\n' | LC_ALL=C sort)
+}
+
+secure_valid() {
+	[ -f "$1/stamp" ] && [ -s "$1/vcts_secure.ko" ] &&
+		[ "$(secure_manifest "$1")" = "$(cat "$1/stamp")" ]
+}
+
+# apt-get download into the current directory, quietly.
+apt_download() {
+	local -a opts=(-q)
+	[ "$(id -u)" -ne 0 ] || opts+=(-o APT::Sandbox::User=root)
+	apt-get "${opts[@]}" download "$@" >&2
+}
+
+# linux-headers-VERSION, then exactly the versions of the packages it
+# depends on (at the version it names) that hold the build tree: linux-headers-*-common (the kernel's
+# own headers and Makefile) and linux-kbuild-* (the host programs: fixdep,
+# modpost, genksyms).  All three are unpacked under DIR/root.
+fetch_headers() {
+	local tmp=$1 deb dep name ver
+	local -a more=()
+	log "downloading linux-headers-$kernel"
+	(cd "$tmp" && apt_download "linux-headers-$kernel") ||
+		cannot "apt-get download linux-headers-$kernel failed"
+	deb=$(echo "$tmp"/linux-headers-"$kernel"_*.deb)
+	[ -f "$deb" ] || cannot "apt-get download left no .deb for linux-headers-$kernel"
+	while read -r dep; do
+		if [[ $dep =~ ^(linux-headers-[^ ]*-common|linux-kbuild-[^ ]*)\ \((=|>=)\ ([^ ]*)\)$ ]]; then
+			name=${BASH_REMATCH[1]}
+			ver=${BASH_REMATCH[3]}
+			more+=("$name=$ver")
+		fi
+	done < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/^ *//')
+	[ ${#more[@]} -eq 2 ] ||
+		die "linux-headers-$kernel: expected a -common and a kbuild dependency, got: ${more[*]:-none}"
+	log "downloading ${more[*]}"
+	(cd "$tmp" && apt_download "${more[@]}") ||
+		cannot "apt-get download ${more[*]} failed"
+	for deb in "$tmp"/*.deb; do
+		dpkg -x "$deb" "$tmp/root"
+		rm -f "$deb"
+	done
+}
+
+# The headers' Makefile includes the -common tree by its absolute path
+# under /usr/src; point it into the unpacked copy.  Every other link in the
+# packages is relative and works where it was unpacked.
+relocate_headers() {
+	local root=$1 mk=$1/usr/src/linux-headers-$kernel/Makefile
+	[ -f "$mk" ] || die "linux-headers-$kernel has no Makefile"
+	sed -i "s|^include /usr/src/|include $root/usr/src/|" "$mk"
+	grep -q "^include $root/usr/src/linux-headers-.*-common/Makefile\$" "$mk" ||
+		die "linux-headers-$kernel: unexpected Makefile, cannot relocate it"
+}
+
+# The kernel's Kbuild with the compiler the kernel was built with (the
+# headers name it: gcc-12 for bookworm), out of tree in a scratch copy of
+# guests/secure/.  The result loses its debug info: it goes into the
+# initramfs.
+build_secure() {
+	local dir=$1 tmp kdir cc manifest
+	need_tools apt-get dpkg dpkg-deb make strip
+	tmp=$(mktemp -d "$(dirname "$dir")/.tmp-$kernel.XXXXXX")
+	# shellcheck disable=SC2064 # expand now: tmp is local
+	trap "rm -rf '$tmp'" EXIT
+	fetch_headers "$tmp"
+	relocate_headers "$tmp/root"
+	kdir=$tmp/root/usr/src/linux-headers-$kernel
+	cc=$(sed -n 's/^CC = .*(CROSS_COMPILE)\([^ ]*\)$/\1/p' "$kdir/.kernelvariables")
+	need_tools "${cc:-gcc}"
+	mkdir -p "$tmp/mod" "$tmp/out"
+	cp "$SRCDIR"/guests/secure/* "$tmp/mod/"
+	log "building vcts_secure.ko with ${cc:-gcc}"
+	make -s -C "$kdir" M="$tmp/mod" modules >&2 ||
+		die "building guests/secure/vcts_secure.ko failed"
+	strip --strip-debug -o "$tmp/out/vcts_secure.ko" "$tmp/mod/vcts_secure.ko"
+	rm -rf "$dir"
+	mv "$tmp/out" "$dir"
+	manifest=$(secure_manifest "$dir")
+	echo "$manifest" >"$dir/stamp.new"
+	mv "$dir/stamp.new" "$dir/stamp"
+	rm -rf "$tmp"
+	trap - EXIT
+}
+
+# Sets skdir to the cached module directory, or to "" when this machine
+# cannot build it (then the guest has no secure mode; everything else
+# works).  A failed download is remembered until apt's lists change, so a
+# machine without the headers does not retry on every run.
+prepare_secure() {
+	local dir=$1 lists rc=0 line
+	skdir=
+	lists=$(stat -c %Y /var/lib/apt/lists 2>/dev/null) || lists=unknown
+	if secure_valid "$dir"; then
+		log "vcts_secure.ko: cached in $dir"
+		skdir=$dir
+		return 0
+	fi
+	if [ -f "$dir.unavailable" ]; then
+		read -r line <"$dir.unavailable" || true
+		if [ "$line" = "$lists" ]; then
+			log "vcts_secure.ko: cannot be built here (remembered); no secure guests"
+			return 0
+		fi
+	fi
+	mkdir -p "$(dirname "$dir")"
+	# In a child, so that a download this machine cannot do (exit 2)
+	# leaves the rest of the guest intact.
+	build_secure "$dir" &
+	wait $! || rc=$?
+	case $rc in
+	0)
+		rm -f "$dir.unavailable"
+		log "vcts_secure.ko: built in $dir"
+		skdir=$dir
+		;;
+	2)
+		echo "$lists" >"$dir.unavailable"
+		log "vcts_secure.ko: cannot be built here; no secure guests"
+		;;
+	*) exit "$rc" ;;
+	esac
+}
+
 # ------------------------------------------------------------------ initramfs
 
 # One newc header plus the NUL-padded name, for an entry without data.
@@ -373,7 +521,7 @@ console_archive() {
 initramfs_key() {
 	local busybox=$1 f
 	for f in "$agent" "$SRCDIR/guests/init" "$busybox" "${BASH_SOURCE[0]}" \
-		"$kcache/stamp"; do
+		"$kcache/stamp" ${skdir:+"$skdir/stamp"}; do
 		sha256sum <"$f"
 	done | sha256sum | cut -d' ' -f1
 }
@@ -391,6 +539,11 @@ stage_initramfs() {
 	chmod 0755 "$root/init" "$root/vcts-agent"
 	printf '%s\n' "${MODULES[@]}" >"$root/etc/vcts-modules"
 	cp -R "$kcache/lib/modules/$kernel" "$root/lib/modules/"
+	# Loaded by /init before any virtio module when vcts.secure=1.
+	if [ -n "$skdir" ]; then
+		mkdir -p "$root/lib/vcts"
+		cp "$skdir/vcts_secure.ko" "$root/lib/vcts/"
+	fi
 	# Fixed times: the same inputs give the same archive.
 	find "$root" -exec touch -h -d @0 {} +
 }
@@ -475,6 +628,7 @@ main() {
 		build_cache "$kcache"
 		log "kernel $kernel: cached in $kcache ($((SECONDS - start)) s)"
 	fi
+	prepare_secure "$kroot/secure/$kernel"
 
 	mkdir -p "$out"
 	lock "$out/.lock"
@@ -492,7 +646,9 @@ main() {
 	fi
 	echo "vmlinux=$kcache/vmlinux"
 	echo "initrd=$initrd"
+	if [ -n "$skdir" ]; then echo "secure=$skdir/vcts_secure.ko"; else echo "secure=none"; fi
 }
 
 kcache=
+skdir=
 main "$@"

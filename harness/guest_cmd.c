@@ -9,6 +9,12 @@
  * guest reports what Linux negotiated and whether I/O worked; the oracle
  * of the linux-6.1 profile says what it must have negotiated.  Guests boot
  * in parallel, up to the number of CPUs.
+ *
+ * The vhost-* cells put our own checking device (blk) in the guest as
+ * vhost-user-blk-pci: besides what the agent reports, the device's
+ * verdict on the driver (rules with clause ids, who broke them) is judged:
+ * "device-session" (QEMU connected, the driver set DRIVER_OK, requests were
+ * served) and "device-checks" (no MUST-level rule broken).
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -49,7 +55,11 @@ const char vt_guest_usage[] =
 	"Environment: VCTS_GUEST_APPEND adds kernel command-line arguments to every\n"
 	"guest; VCTS_ACCEL=tcg skips the KVM probe (KVM is used only when a probe\n"
 	"boot proves it works; the answer is kept per host boot); VCTS_QEMU names the\n"
-	"QEMU binary; VCTS_CACHE the kernel cache (default ~/.cache/vcts).\n";
+	"QEMU binary; VCTS_CACHE the kernel cache (default ~/.cache/vcts).\n"
+	"Cells named vhost-* are served by vcts's own checking device (blk) as\n"
+	"vhost-user-blk-pci: it judges the guest's driver clause by clause.  Their\n"
+	"guests boot with qboot, so that no firmware driver uses the device first;\n"
+	"VCTS_GUEST_FIRMWARE=default keeps QEMU's own firmware (or names a -bios).\n";
 
 /* A device-level cell: a QEMU device with properties. */
 struct gcell {
@@ -59,10 +69,13 @@ struct gcell {
 	enum vt_mx_device kind;     /* blk or other (features only)       */
 	bool disk, rng, console;
 	bool ap, packed, no_event_idx, no_indirect;
+	bool vhost;                 /* served by our checking device      */
+	bool iommu_only;            /* only in guests with a vIOMMU       */
 	const char *io;             /* expected io: "ok" or NULL (none)   */
 };
 
 #define MODERN "disable-legacy=on"
+#define VHOST_BLK "vhost-user-blk-pci"
 static const struct gcell cells[] = {
 	{ "blk", "virtio-blk-pci", MODERN, MX_DEV_BLK, .disk = true, .io = "ok" },
 	{ "blk-ap", "virtio-blk-pci", MODERN ",iommu_platform=on", MX_DEV_BLK, .disk = true,
@@ -81,6 +94,24 @@ static const struct gcell cells[] = {
 	{ "console", "virtio-serial-pci", MODERN, MX_DEV_ECHO, .console = true },
 	{ "console-ap", "virtio-serial-pci", MODERN ",iommu_platform=on", MX_DEV_ECHO,
 	  .console = true, .ap = true },
+	/* Our checking device (blk) as vhost-user-blk-pci: the device judges
+	 * the driver.  Its offer follows the cell: VERSION_1, plus
+	 * INDIRECT_DESC, EVENT_IDX, RING_PACKED and ACCESS_PLATFORM as named. */
+	{ "vhost-blk", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true, .io = "ok" },
+	{ "vhost-blk-packed", VHOST_BLK, MODERN ",packed=on", MX_DEV_BLK, .vhost = true,
+	  .packed = true, .io = "ok" },
+	{ "vhost-blk-no-event-idx", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .no_event_idx = true, .io = "ok" },
+	{ "vhost-blk-no-indirect", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .no_indirect = true, .io = "ok" },
+	{ "vhost-blk-packed-no-event-idx", VHOST_BLK, MODERN ",packed=on", MX_DEV_BLK,
+	  .vhost = true, .packed = true, .no_event_idx = true, .io = "ok" },
+	/* ACCESS_PLATFORM: every address is an IOVA the device translates
+	 * through its IOTLB, filled by QEMU from the guest's intel-iommu. */
+	{ "vhost-blk-ap", VHOST_BLK, MODERN ",iommu_platform=on", MX_DEV_BLK, .vhost = true,
+	  .ap = true, .iommu_only = true, .io = "ok" },
+	{ "vhost-blk-ap-packed", VHOST_BLK, MODERN ",iommu_platform=on,packed=on", MX_DEV_BLK,
+	  .vhost = true, .ap = true, .packed = true, .iommu_only = true, .io = "ok" },
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
 
@@ -173,6 +204,36 @@ static void as_matrix_cell(const struct gguest *g, const struct gcell *c, struct
 	m->v[MX_DEVICE] = (uint8_t)c->kind;
 }
 
+/* The firmware of a guest that carries our device.  SeaBIOS drives every
+ * virtio-blk function itself (to boot from it) and hands it to the kernel
+ * still live: our device would judge the firmware's driver along with
+ * Linux's.  qboot, which only loads the kernel, leaves the devices to
+ * Linux alone.  NULL (QEMU's default firmware) when it is not installed.
+ * VCTS_GUEST_FIRMWARE overrides: a -bios image, or "default". */
+static const char *vhost_guest_bios(void)
+{
+	const char *env = getenv("VCTS_GUEST_FIRMWARE");
+	if (env && *env)
+		return strcmp(env, "default") == 0 ? NULL : env;
+	static const char *const dirs[] = { "/usr/share/qemu", "/usr/share/seabios" };
+	static char path[64];
+	for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/qboot.rom", dirs[i]);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+/* What our device offers for a vhost cell. */
+static uint64_t vhost_offer(const struct gcell *c)
+{
+	return VT_BIT(VIRTIO_F_VERSION_1) | (c->no_indirect ? 0 : VT_BIT(VIRTIO_F_INDIRECT_DESC)) |
+	       (c->no_event_idx ? 0 : VT_BIT(VIRTIO_F_EVENT_IDX)) |
+	       (c->packed ? VT_BIT(VIRTIO_F_RING_PACKED) : 0) |
+	       (c->ap ? VT_BIT(VIRTIO_F_ACCESS_PLATFORM) : 0);
+}
+
 static void sub(struct vt_tap *t, bool ok, const char *name, const char *rule, const char *fmt,
 		...) __attribute__((format(printf, 5, 6)));
 
@@ -192,9 +253,65 @@ static void sub(struct vt_tap *t, bool ok, const char *name, const char *rule, c
 	}
 }
 
+/* Our device's own verdict on the driver: its session with QEMU went
+ * live and served requests, and no MUST-level rule was recorded.  A
+ * finding's YAML names the rule, who broke it, expected and got; SHOULD
+ * records are shown as diagnostics. */
+static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v)
+{
+	vt_tap_diag(st, "our device: %s; negotiated 0x%llx, protocol 0x%llx, %llu requests, "
+		    "%llu kicks, %llu calls; IOTLB %llu misses (%llu unanswered), %llu updates, "
+		    "%llu invalidates", v->why, (unsigned long long)v->negotiated,
+		    (unsigned long long)v->protocol, (unsigned long long)v->requests,
+		    (unsigned long long)v->kicks, (unsigned long long)v->calls,
+		    (unsigned long long)v->iotlb_misses, (unsigned long long)v->iotlb_unanswered,
+		    (unsigned long long)v->iotlb_updates, (unsigned long long)v->iotlb_invalidates);
+	bool live = v->connected && v->driver_ok && !v->error && v->requests > 0;
+	vt_tap_result(st, live ? VT_PASS : VT_FAIL, "device-session",
+		      live ? NULL : "our device was not driven to completion");
+	if (!live) {
+		char got[160];
+		snprintf(got, sizeof(got), "connected %d, driver_ok %d, error %d, %llu requests: %s",
+			 v->connected, v->driver_ok, v->error, (unsigned long long)v->requests,
+			 v->why);
+		struct vt_tap_finding fd = {
+			.message = "the vhost-user session did not serve the guest's I/O",
+			.expected = "connected, DRIVER_OK, requests served, clean end",
+			.got = got, .who = v->error ? "harness" : "driver",
+		};
+		vt_tap_yaml(st, &fd, NULL, 0);
+	}
+	for (unsigned k = 0; k < v->nfind; k++)
+		if (!v->find[k].must)
+			vt_tap_diag(st, "advice %s (%s): %s", v->find[k].rule, v->find[k].who,
+				    v->find[k].msg);
+	const struct vt_guest_finding *f = v->nfind && v->find[0].must ? &v->find[0] : NULL;
+	vt_tap_result(st, v->n_must == 0 ? VT_PASS : VT_FAIL, "device-checks",
+		      v->n_must == 0 ? NULL : f ? f->msg : "a MUST-level rule was broken");
+	if (v->n_must == 0)
+		return;
+	struct vt_tap_finding list[VT_GUEST_MAX_FINDINGS];
+	unsigned n = 0;
+	for (unsigned k = 0; k < v->nfind; k++) {
+		if (!v->find[k].must)
+			continue;
+		list[n++] = (struct vt_tap_finding){
+			.message = v->find[k].msg, .rule = v->find[k].rule, .who = v->find[k].who,
+			.expected = v->find[k].expected[0] ? v->find[k].expected : NULL,
+			.got = v->find[k].got[0] ? v->find[k].got : NULL,
+		};
+	}
+	char msg[64];
+	snprintf(msg, sizeof(msg), "%u MUST-level violation%s recorded by our device", v->n_must,
+		 v->n_must == 1 ? "" : "s");
+	struct vt_tap_finding top = n ? list[0] : (struct vt_tap_finding){ .message = msg };
+	vt_tap_yaml(st, &top, n > 1 ? list + 1 : NULL, n > 1 ? n - 1 : 0);
+}
+
 static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struct gguest *g,
 		  const struct gcell *c, const struct vt_guest_result *res,
-		  const struct vt_guest_report *rep)
+		  const struct vt_guest_report *rep,
+		  const struct vt_guest_vhost_result *vh)
 {
 	char name[128];
 	struct vt_mx_cell m;
@@ -235,12 +352,14 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 		    "io '%s', expected '%s'", rep->io, c->io);
 	sub(&st, rep->ok || rep->first_failure[0] == '\0', "agent-checks", NULL, "%s",
 	    rep->first_failure);
+	if (c->vhost)
+		judge_vhost(&st, vh);
 	vt_tap_subtest_end(tap, &st, name);
 }
 
 static int parse_args(int argc, char **argv, struct gargs *a)
 {
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {   /* each option takes a value */
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
@@ -280,7 +399,6 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 				o[0] == '-' ? "option" : "argument", o);
 			return -1;
 		}
-		i++;
 	}
 	return 0;
 }
@@ -333,6 +451,8 @@ int vt_guest_main(int argc, char **argv)
 		for (unsigned i = 0; i < NCELLS; i++) {
 			char name[128];
 			snprintf(name, sizeof(name), "guest/%s/%s", guests[g].name, cells[i].name);
+			if (cells[i].iommu_only && !guests[g].iommu_aw)
+				continue;
 			if (!selected(&a, name))
 				continue;
 			struct vt_guest_dev *d = &c->dev[c->ndev];
@@ -342,6 +462,11 @@ int vt_guest_main(int argc, char **argv)
 			d->disk = cells[i].disk;
 			d->rng = cells[i].rng;
 			d->console = cells[i].console;
+			if (cells[i].vhost) {
+				d->vhost.type = &vt_device_blk;
+				c->bios = vhost_guest_bios();
+				d->vhost.offer = vhost_offer(&cells[i]);
+			}
 			slot[g][c->ndev++] = &cells[i];
 		}
 		total += c->ndev;
@@ -401,7 +526,8 @@ int vt_guest_main(int argc, char **argv)
 				    res[g].done ? "agent done" : "agent not done",
 				    res[g].started ? "" : " (QEMU did not start)");
 		for (unsigned i = 0; i < cfg[g].ndev; i++)
-			judge(&tap, &prof, &guests[g], slot[g][i], &res[g], &res[g].rep[i]);
+			judge(&tap, &prof, &guests[g], slot[g][i], &res[g], &res[g].rep[i],
+			      &res[g].vhost[i]);
 	}
 	return tap.failed > failed_before ? VT_EXIT_FAIL : VT_EXIT_OK;
 }

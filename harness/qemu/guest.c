@@ -7,10 +7,19 @@
  *     -display none -monitor none -no-reboot
  *     [-device intel-iommu,aw-bits=39|48]
  *     -kernel vmlinux -initrd initramfs
- *     -append "console=ttyS0 panic=-1 quiet [intel_iommu=on iommu.forcedac=1]"
+ *     -append "console=ttyS0 panic=-1 quiet [intel_iommu=on iommu.forcedac=1
+ *                  [iommu.strict=1 with a vhost-user device]]"
  *     -serial file:DIR/console.log     (ttyS0: the console)
  *     -serial file:DIR/agent.tap       (ttyS1: the agent's TAP)
  *     -device virtio-...-pci,addr=0x3,...   one per cell
+ *
+ * A cell served by our own checking device adds
+ *     -chardev socket,id=vuN,path=DIR/vuN.sock
+ *     -device vhost-user-blk-pci,addr=0xS,chardev=vuN,...
+ * with the backend (vhu_back) listening on that socket, on a thread of this
+ * process, before QEMU starts; guest RAM is then a shared memfd
+ * (-object memory-backend-memfd,share=on, -machine q35,memory-backend=mem)
+ * so the backend can map it, and [-bios FIRMWARE] may pick the firmware.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +35,8 @@
 #include "guest.h"
 #include "qemu.h"
 #include "../proc.h"
+#include "../transport/vhu_back.h"
+#include "../verdict.h"
 
 #define GUEST_DISK_BYTES (8u << 20)
 #define MAX_ARGS (40 + 8 * VT_GUEST_MAX_DEVS)
@@ -77,6 +88,117 @@ static int make_disk(const char *path)
 	return rc;
 }
 
+/* Is any device of the guest served by our own vhost-user device? */
+static bool has_vhost(const struct vt_guest_cfg *c)
+{
+	for (unsigned i = 0; i < c->ndev; i++)
+		if (c->dev[i].vhost.type)
+			return true;
+	return false;
+}
+
+/* Our checking devices, one per vhost-user cell, each with its verdict. */
+struct backends {
+	struct vhu_back *b[VT_GUEST_MAX_DEVS];
+	struct vt_verdict vd[VT_GUEST_MAX_DEVS];
+};
+
+static void vhost_sock(char *buf, size_t len, const char *dir, unsigned i)
+{
+	snprintf(buf, len, "%s/vu%u.sock", dir, i);
+}
+
+/* Listen for QEMU on DIR/vuN.sock before QEMU starts: its socket chardev
+ * connects at start-up and fails without a listener. */
+static int backends_start(struct backends *bk, const struct vt_guest_cfg *c, const char *dir,
+			  unsigned timeout_ms, struct vt_guest_result *r, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->ndev; i++) {
+		const struct vt_guest_vhost *v = &c->dev[i].vhost;
+		if (!v->type)
+			continue;
+		char sock[300], e[160] = "";
+		vhost_sock(sock, sizeof(sock), dir, i);
+		vt_verdict_init(&bk->vd[i]);
+		struct vhu_back_opts o = {
+			.type = v->type,
+			.offer = v->offer,
+			.vd = &bk->vd[i],
+			.msg_timeout_ms = 5000,
+			.iotlb_timeout_ms = 5000,
+			.accept_timeout_ms = timeout_ms,
+		};
+		bk->b[i] = vhu_back_start(sock, &o, e, sizeof(e));
+		r->vhost[i].served = true;
+		if (!bk->b[i]) {
+			snprintf(r->vhost[i].why, sizeof(r->vhost[i].why), "%.*s",
+				 (int)sizeof(r->vhost[i].why) - 1, e);
+			snprintf(err, errlen, "vhost-user device %s: %s", c->dev[i].name, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The device's verdict, MUST-level records first, into fixed fields. */
+static void copy_findings(struct vt_guest_vhost_result *out, const struct vt_verdict *vd)
+{
+	out->n_must = vd->n_must;
+	for (unsigned k = 0; k < vd->n; k++)
+		out->n_advice += vd->v[k].sev == VT_SEV_SHOULD;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned k = 0; k < vd->n && out->nfind < VT_GUEST_MAX_FINDINGS; k++) {
+			const struct vt_violation *v = &vd->v[k];
+			if ((v->sev == VT_SEV_MUST) != (pass == 0))
+				continue;
+			struct vt_guest_finding *f = &out->find[out->nfind++];
+			snprintf(f->rule, sizeof(f->rule), "%s", v->rule ? v->rule : "?");
+			snprintf(f->who, sizeof(f->who), "%s", vt_who_name(v->who));
+			f->must = v->sev == VT_SEV_MUST;
+			snprintf(f->msg, sizeof(f->msg), "%.*s", (int)sizeof(f->msg) - 1, v->msg);
+			snprintf(f->expected, sizeof(f->expected), "%.*s",
+				 (int)sizeof(f->expected) - 1, v->expected);
+			snprintf(f->got, sizeof(f->got), "%.*s", (int)sizeof(f->got) - 1, v->got);
+		}
+	}
+}
+
+/* After QEMU is gone: let each session see the front-end's hang-up, keep
+ * what it saw and what the device recorded, and remove the backends. */
+static void backends_stop(struct backends *bk, unsigned ndev, struct vt_guest_result *r)
+{
+	double end = now_s() + 1.0;
+	for (unsigned i = 0; i < ndev; i++) {
+		if (!bk->b[i])
+			continue;
+		struct vhu_back_status st;
+		vhu_back_status(bk->b[i], &st);
+		while (st.connected && !st.ended && now_s() < end) {
+			usleep(5000);
+			vhu_back_status(bk->b[i], &st);
+		}
+		vhu_back_stop(bk->b[i]);
+		bk->b[i] = NULL;
+		struct vt_guest_vhost_result *o = &r->vhost[i];
+		o->connected = st.connected;
+		o->error = st.error;
+		o->driver_ok = st.driver_ok;
+		snprintf(o->why, sizeof(o->why), "%.*s", (int)sizeof(o->why) - 1,
+			 st.ended ? st.why : st.connected ? "session still open" :
+			 "QEMU never connected");
+		o->negotiated = st.negotiated;
+		o->protocol = st.protocol;
+		o->requests = st.requests;
+		o->kicks = st.kicks;
+		o->calls = st.calls;
+		o->iotlb_misses = st.iotlb_misses;
+		o->iotlb_unanswered = st.iotlb_unanswered;
+		o->iotlb_updates = st.iotlb_updates;
+		o->iotlb_invalidates = st.iotlb_invalidates;
+		copy_findings(o, &bk->vd[i]);
+	}
+}
+
 /* The -device lines of one cell, with what it needs behind it. */
 static int add_device(struct argbuf *a, const char *dir, unsigned i, const struct vt_guest_dev *d,
 		      char *err, size_t errlen)
@@ -84,7 +206,14 @@ static int add_device(struct argbuf *a, const char *dir, unsigned i, const struc
 	unsigned slot = VT_GUEST_FIRST_SLOT + i;
 	const char *sep = d->props[0] ? "," : "";
 
-	if (d->disk) {
+	if (d->vhost.type) {
+		char sock[300];
+		vhost_sock(sock, sizeof(sock), dir, i);
+		arg(a, "-chardev");
+		arg(a, "socket,id=vu%u,path=%s", i, sock);
+		arg(a, "-device");
+		arg(a, "%s,addr=0x%x,chardev=vu%u%s%s", d->device, slot, i, sep, d->props);
+	} else if (d->disk) {
 		char img[320];
 		snprintf(img, sizeof(img), "%s/disk%u.img", dir, i);
 		if (make_disk(img)) {
@@ -119,16 +248,30 @@ static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const cha
 	arg(a, "%s", vt_qemu_binary());
 	arg(a, "-accel");
 	arg(a, "%s", c->kvm ? "kvm" : "tcg");
-	arg(a, "-machine");
-	arg(a, "q35");
+	unsigned mem = c->mem_mb ? c->mem_mb : 512;
+	if (has_vhost(c)) {
+		/* A vhost-user backend maps guest RAM through the fds of
+		 * SET_MEM_TABLE: RAM must be a shared memfd. */
+		arg(a, "-object");
+		arg(a, "memory-backend-memfd,id=mem,size=%uM,share=on", mem);
+		arg(a, "-machine");
+		arg(a, "q35,memory-backend=mem");
+	} else {
+		arg(a, "-machine");
+		arg(a, "q35");
+	}
 	arg(a, "-m");
-	arg(a, "%u", c->mem_mb ? c->mem_mb : 512);
+	arg(a, "%u", mem);
 	arg(a, "-nodefaults");
 	arg(a, "-display");
 	arg(a, "none");
 	arg(a, "-monitor");
 	arg(a, "none");
 	arg(a, "-no-reboot");
+	if (c->bios) {
+		arg(a, "-bios");
+		arg(a, "%s", c->bios);
+	}
 	if (c->iommu_aw) {
 		arg(a, "-device");
 		arg(a, "intel-iommu,aw-bits=%u", c->iommu_aw);
@@ -137,10 +280,16 @@ static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const cha
 	arg(a, "%s", c->vmlinux);
 	arg(a, "-initrd");
 	arg(a, "%s", c->initrd);
+	/* A vhost-user device behind intel-iommu keeps an IOTLB of its own,
+	 * which QEMU empties only on page-selective invalidations: the lazy
+	 * (flush queue) mode of Linux flushes whole domains, which QEMU does
+	 * not pass on, and the device would go on using stale translations.
+	 * Strict mode invalidates each unmapped range at once. */
+	bool strict = c->iommu_aw && has_vhost(c);
 	arg(a, "-append");
-	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s",
-	    c->iommu_aw ? " intel_iommu=on iommu.forcedac=1" : "", c->append ? " " : "",
-	    c->append ? c->append : "");
+	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s%s",
+	    c->iommu_aw ? " intel_iommu=on iommu.forcedac=1" : "",
+	    strict ? " iommu.strict=1" : "", c->append ? " " : "", c->append ? c->append : "");
 	arg(a, "-serial");
 	arg(a, "file:%s/console.log", dir);
 	arg(a, "-serial");
@@ -253,12 +402,15 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	static unsigned seq;
 	struct argbuf *a = calloc(1, sizeof(*a));
 	struct vt_proc p = { 0 };
+	struct backends *bk = calloc(1, sizeof(*bk));
 	char path[320];
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (!a) {
+	if (!a || !bk) {
 		snprintf(err, errlen, "out of memory");
+		free(a);
+		free(bk);
 		return -1;
 	}
 	if (c->ndev > VT_GUEST_MAX_DEVS) {
@@ -280,13 +432,15 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 		snprintf(err, errlen, "QEMU command line too long");
 		goto out;
 	}
+	unsigned timeout = c->timeout_ms ? c->timeout_ms : 60000;
+	if (backends_start(bk, c, r->dir, timeout, r, err, errlen))
+		goto out;
 	snprintf(path, sizeof(path), "%s/qemu.log", r->dir);
 	struct vt_proc_opts o = { .log_path = path };
 	double t0 = now_s();
 	if (vt_proc_spawn(&p, a->argv, &o, err, errlen))
 		goto out;
 	r->started = true;
-	unsigned timeout = c->timeout_ms ? c->timeout_ms : 60000;
 	if (vt_proc_wait(&p, timeout)) {
 		r->timed_out = true;
 		vt_proc_stop(&p, 500);
@@ -294,6 +448,7 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 		r->exit_status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
 		vt_proc_stop(&p, 0);
 	}
+	backends_stop(bk, c->ndev, r);
 	r->seconds = now_s() - t0;
 	file_tail(path, r->qemu_tail, sizeof(r->qemu_tail));
 	snprintf(path, sizeof(path), "%s/console.log", r->dir);
@@ -302,6 +457,9 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	r->done = vt_guest_parse_tap(path, r->rep, c->ndev);
 	rc = 0;
 out:
+	if (bk)
+		backends_stop(bk, c->ndev, r);
+	free(bk);
 	free(a);
 	return rc;
 }

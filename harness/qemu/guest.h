@@ -25,6 +25,15 @@
 #define VT_GUEST_MAX_DEVS  24
 #define VT_GUEST_FIRST_SLOT 3
 
+struct vt_device_type;
+
+/* Our checking device served to QEMU as a vhost-user device (a
+ * vhost-user-blk-pci function): it judges the guest's driver. */
+struct vt_guest_vhost {
+	const struct vt_device_type *type;   /* NULL: a QEMU device           */
+	uint64_t offer;           /* device-independent features offered        */
+};
+
 struct vt_guest_dev {
 	char name[48];            /* the cell: "blk", "blk-ap", "rng-packed" ...   */
 	char device[32];          /* "virtio-blk-pci"                              */
@@ -32,6 +41,7 @@ struct vt_guest_dev {
 	bool disk;                /* needs a backing raw image                     */
 	bool rng;                 /* needs an rng backend object                   */
 	bool console;             /* needs a virtconsole port                      */
+	struct vt_guest_vhost vhost; /* type set: served by our device         */
 };
 
 struct vt_guest_cfg {
@@ -40,6 +50,7 @@ struct vt_guest_cfg {
 	unsigned mem_mb;          /* 0: 512                                        */
 	unsigned iommu_aw;        /* 0: none; 39 or 48: intel-iommu aw-bits        */
 	const char *append;       /* extra kernel command line, or NULL            */
+	const char *bios;         /* firmware image (-bios), or NULL: QEMU's own   */
 	unsigned timeout_ms;      /* 0: 60000                                      */
 	bool kvm;                 /* -accel kvm (only after vt_guest_kvm_works)    */
 	unsigned ndev;
@@ -58,6 +69,31 @@ struct vt_guest_report {
 	char first_failure[160];  /* the first failing subtest line, if any        */
 };
 
+/* A rule our device found broken (a copy of a struct vt_violation that
+ * survives being sent whole between processes). */
+#define VT_GUEST_MAX_FINDINGS 4
+struct vt_guest_finding {
+	char rule[32];
+	char who[12];             /* "driver", "device", "harness"              */
+	bool must;                /* MUST-level (else SHOULD: advice)            */
+	char msg[160];
+	char expected[48];
+	char got[48];
+};
+
+/* What our vhost-user device saw of its session with QEMU and the guest. */
+struct vt_guest_vhost_result {
+	bool served;              /* a backend was started for this device       */
+	bool connected, error, driver_ok;
+	char why[128];            /* how the session ended, or why it never began */
+	uint64_t negotiated, protocol, requests, kicks, calls;
+	uint64_t iotlb_misses, iotlb_unanswered, iotlb_updates, iotlb_invalidates;
+	unsigned n_must;          /* MUST-level records (kept or dropped)        */
+	unsigned n_advice;        /* SHOULD-level records kept                   */
+	unsigned nfind;           /* findings kept below (MUST ones first)       */
+	struct vt_guest_finding find[VT_GUEST_MAX_FINDINGS];
+};
+
 struct vt_guest_result {
 	bool started;
 	bool done;                /* "# vcts-agent: done" seen                     */
@@ -68,11 +104,16 @@ struct vt_guest_result {
 	char console_tail[1024];  /* last lines of the console                     */
 	char qemu_tail[512];      /* last lines of QEMU's stderr                   */
 	struct vt_guest_report rep[VT_GUEST_MAX_DEVS];
+	struct vt_guest_vhost_result vhost[VT_GUEST_MAX_DEVS];
 };
 
 /* Run the guest to completion (or its deadline) and read the agent's
  * report.  Returns 0 when QEMU ran (whatever the guest did: see r), -1
  * with a reason in err when it could not be started (broken). */
+/* Cells with vhost.type set are served by our checking device on threads
+ * of the calling process (started before QEMU, stopped after it): their
+ * sessions and verdicts land in r->vhost[].  Guest RAM is then a shared
+ * memfd. */
 int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
 		 size_t errlen);
 

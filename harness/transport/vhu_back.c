@@ -119,6 +119,18 @@ static void end_session(struct vhu_back *b, bool error, const char *fmt, ...)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* Is some ring handed to the device and not stopped since?  A ring
+ * stopped by GET_VRING_BASE is no longer the device's to read: the
+ * front-end (and its guest) may reuse that memory at once, e.g. a
+ * firmware driver's ring that the guest kernel overwrites. */
+static bool any_ring_live(const struct vhu_back *b)
+{
+	for (unsigned q = 0; q < b->nq; q++)
+		if (b->vr[q].live)
+			return true;
+	return false;
+}
+
 static bool ended(struct vhu_back *b)
 {
 	pthread_mutex_lock(&b->lock);
@@ -998,7 +1010,7 @@ static void serve(struct vhu_back *b)
 		}
 		if (rc <= 0) {
 			/* Idle: held work and the missed-notification check. */
-			if (b->st.driver_ok) {
+			if (b->st.driver_ok && any_ring_live(b)) {
 				b->miss_ok = true;
 				vt_device_poll(b->dev);
 				b->miss_ok = false;
