@@ -114,6 +114,7 @@ conformance: deps all
 bench: deps all
 	$(BENCH)
 	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/bench-qtest.sh
+	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/bench-guest.sh
 
 clean:
 	rm -rf build build-san
