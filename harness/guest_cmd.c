@@ -594,10 +594,12 @@ int vt_guest_main(int argc, char **argv)
 			continue;
 		}
 		if (cfg[g].ndev)
-			vt_tap_diag(&tap, "guest %s: %u devices, %.1f s, %s%s", guests[g].name,
+			vt_tap_diag(&tap, "guest %s: %u devices, %.1f s, %s%s%s", guests[g].name,
 				    cfg[g].ndev, res[g].seconds,
 				    res[g].timed_out ? "deadline" :
 				    res[g].done ? "agent done" : "agent not done",
+				    res[g].stuck_after_done ?
+				    "; the guest did not power off within 5 s: stopped" : "",
 				    res[g].started ? "" : " (QEMU did not start)");
 		for (unsigned i = 0; i < cfg[g].ndev; i++)
 			judge(&tap, &prof, &guests[g], slot[g][i], &res[g], &res[g].rep[i],

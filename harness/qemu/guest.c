@@ -39,6 +39,7 @@
 #include "../verdict.h"
 
 #define GUEST_DISK_BYTES (8u << 20)
+#define GUEST_POWEROFF_MS 5000     /* from the agent's last line to QEMU's exit */
 #define MAX_ARGS (40 + 8 * VT_GUEST_MAX_DEVS)
 
 static double now_s(void)
@@ -396,6 +397,40 @@ bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned 
 	return done;
 }
 
+/* Has the agent written its last line?  Only the file's end is read. */
+static bool agent_done(const char *tap)
+{
+	char tail[64];
+	file_tail(tap, tail, sizeof(tail));
+	return strstr(tail, "# vcts-agent: done") != NULL;
+}
+
+/* Wait for QEMU to exit.  Returns 0 when it did, -1 when it must be
+ * stopped: at the deadline (timed_out), or when the agent said it was done
+ * and the guest did not power off within GUEST_POWEROFF_MS (stuck: the
+ * report is complete, so the cells are still judged; the diagnostics say
+ * what happened). */
+static int wait_guest(struct vt_proc *p, const char *tap, unsigned timeout_ms,
+		      struct vt_guest_result *r)
+{
+	double end = now_s() + timeout_ms / 1000.0, grace = 0;
+	for (;;) {
+		if (vt_proc_wait(p, 50) == 0)
+			return 0;
+		double t = now_s();
+		if (!grace && agent_done(tap))
+			grace = t + GUEST_POWEROFF_MS / 1000.0;
+		if (grace && t >= grace) {
+			r->stuck_after_done = true;
+			return -1;
+		}
+		if (t >= end) {
+			r->timed_out = true;
+			return -1;
+		}
+	}
+}
+
 int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
 		 size_t errlen)
 {
@@ -441,8 +476,9 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	if (vt_proc_spawn(&p, a->argv, &o, err, errlen))
 		goto out;
 	r->started = true;
-	if (vt_proc_wait(&p, timeout)) {
-		r->timed_out = true;
+	char tap[320];
+	snprintf(tap, sizeof(tap), "%s/agent.tap", r->dir);
+	if (wait_guest(&p, tap, timeout, r)) {
 		vt_proc_stop(&p, 500);
 	} else {
 		r->exit_status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);

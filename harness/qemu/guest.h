@@ -98,6 +98,8 @@ struct vt_guest_result {
 	bool started;
 	bool done;                /* "# vcts-agent: done" seen                     */
 	bool timed_out;
+	bool stuck_after_done;    /* the agent was done but the guest did not
+				     power off: stopped (cells still judged)   */
 	int exit_status;          /* QEMU's exit status when it exited             */
 	double seconds;           /* start to exit                                 */
 	char dir[256];            /* the run's directory (console, agent TAP, log) */
