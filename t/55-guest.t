@@ -30,20 +30,20 @@ ok_if 'the guest kernel and initramfs build' test "$rc" -eq 0
 
 # A guest carrying our device behind intel-iommu has, rarely (about one run
 # in ten here), stalled until its deadline with QEMU and our vhost-user
-# backend both waiting; the cause is still open.  Such a run is shown and
-# run once more; two in a row fail.
+# backend both waiting, while the guest's virtio modules probe; the cause
+# is still open.  Such a run is shown and run again, at most three runs.
 expect_success 'the default guest matrix: 79 cells, every one as linux-6.1 expects' '
-	"$VCTS" guest >g.tap 2>g.err || true
-	if grep -q "^# guest .*, deadline" g.tap; then
-		grep "^# guest .*, deadline" g.tap >stalled
+	for try in 1 2 3; do
 		"$VCTS" guest >g.tap 2>g.err || true
-	fi
+		grep -q "^# guest .*, deadline" g.tap || break
+		grep "^# guest .*, deadline" g.tap >>stalled
+	done
 	test "$(grep -c "^ok [0-9]* - guest/" g.tap)" -eq 73
 	test "$(grep -c "^not ok [0-9]* - guest/q35-secure-unaware/.* # TODO secure but unaware" g.tap)" -eq 6
 	grep -q "^1\.\.79$" g.tap
 '
 if [ -s stalled ]; then
-	diag "the first run stalled and ran again: $(cat stalled)"
+	diag "a run stalled and the matrix ran again: $(tr "\n" " " <stalled)"
 fi
 expect_success 'a secure guest refuses a device without ACCESS_PLATFORM (status 0x83)' '
 	sed -n "/Subtest: guest\/q35-secure\/blk$/,/^ok /p" g.tap >scell
