@@ -186,16 +186,9 @@ static int build_guest(const char *kernel, char *vmlinux, char *initrd, size_t l
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	if (code == 0 && vmlinux[0] && initrd[0])
 		return 0;
-	char log[300], tail[200] = "";
+	char log[300], tail[200];
 	snprintf(log, sizeof(log), "%s/build.log", vt_proc_tmpdir());
-	FILE *f = fopen(log, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (line[0] != '\n')
-				snprintf(tail, sizeof(tail), "%.*s", (int)sizeof(tail) - 1, line);
-		fclose(f);
-	}
-	tail[strcspn(tail, "\n")] = '\0';
+	vt_file_last_line(log, tail, sizeof(tail));
 	snprintf(err, errlen, "guests/build.sh failed (exit %d)%s%s", code, tail[0] ? ": " : "",
 		 tail);
 	return code == 2 ? 2 : -1;
@@ -423,6 +416,12 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 			return -1;
 		}
 		if (strcmp(o, "--kernel") == 0) {
+			/* a Debian ABI name; it reaches a shell command line */
+			if (!*v || v[strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.+-")]) {
+				fprintf(stderr, "vcts guest: --kernel wants a version such as "
+					"6.1.0-56-amd64, not '%s'\n", v);
+				return -1;
+			}
 			a->kernel = v;
 		} else if (strcmp(o, "--filter") == 0) {
 			if (a->nfilters >= 16) {

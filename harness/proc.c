@@ -209,11 +209,11 @@ bool vt_proc_exited(struct vt_proc *p)
 	return false;
 }
 
-void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len)
+void vt_file_last_line(const char *path, char *buf, size_t len)
 {
 	char chunk[1024];
 	buf[0] = '\0';
-	FILE *f = fopen(p->log, "r");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return;
 	while (fgets(chunk, sizeof(chunk), f)) {
@@ -224,6 +224,11 @@ void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len)
 			snprintf(buf, len, "%s", chunk);
 	}
 	fclose(f);
+}
+
+void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len)
+{
+	vt_file_last_line(p->log, buf, len);
 }
 
 int vt_proc_wait_path(struct vt_proc *p, const char *path, unsigned timeout_ms,

@@ -67,6 +67,9 @@ void vt_proc_stop(struct vt_proc *p, unsigned grace_ms);
 /* Remove a directory tree (nftw, no symlinks followed).  Returns 0 or -1. */
 int vt_rmtree(const char *path);
 
+/* The last non-empty line of a file (a log, for verdicts), into buf;
+ * empty when the file cannot be read. */
+void vt_file_last_line(const char *path, char *buf, size_t len);
 /* The last line of the process log (for verdicts), into buf. */
 void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len);
 

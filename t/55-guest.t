@@ -109,8 +109,13 @@ expect_success 'a kernel version apt cannot download: SKIP with the reason' '
 	"$VCTS" guest --kernel 6.1.0-999-amd64 >nokernel.tap 2>/dev/null
 	grep -q "^1\.\.0 # SKIP .*6.1.0-999-amd64" nokernel.tap
 '
-expect_success 'a bad option: one line, exit 2' '
+expect_success 'a bad option or kernel name: one line, exit 2, nothing run' '
 	rc=0
 	"$VCTS" guest --colour blue >out 2>err || rc=$?
 	test "$rc" -eq 2 && test ! -s out && test "$(wc -l <err)" -eq 1
+	rc=0
+	bad=$(printf "6.1\047; touch ran; \047")
+	"$VCTS" guest --kernel "$bad" >out 2>err || rc=$?
+	test "$rc" -eq 2 && test ! -s out && test ! -e ran
+	grep -q "kernel wants a version" err
 '
