@@ -40,6 +40,11 @@ unsigned vt_mx_iommu_aw(const struct vt_mx_cell *c)
 	return aw[c->v[MX_TRANSLATION]];
 }
 
+bool vt_mx_access_restricted(const struct vt_mx_cell *c)
+{
+	return c->v[MX_TRANSLATION] != MX_TR_NONE || c->v[MX_SECURE];
+}
+
 char *vt_mx_cell_name(const struct vt_mx_cell *c, char *buf, size_t len)
 {
 	size_t off = 0;

@@ -90,7 +90,7 @@ static void cell_cfg(const struct vt_profile *p, const struct vt_mx_cell *c,
 		cfg->dev.offer |= ap;
 	if (c->v[MX_PROP_OFFER])
 		cfg->dev.offer |= prop;
-	bool restricted = tr != MX_TR_NONE || secure;
+	bool restricted = vt_mx_access_restricted(c);
 	if (c->v[MX_AP_OFFER] && (p->device_refuse == MX_DEVREF_ALWAYS ||
 				  (p->device_refuse == MX_DEVREF_RESTRICTED && restricted))) {
 		if (p->proposal == MX_PROPOSAL_NO_TRANSLATION && c->v[MX_PROP_OFFER])

@@ -73,6 +73,10 @@ struct vt_mx_cell {
 /* Numeric meaning of a cell's values. */
 unsigned vt_mx_width_bits(const struct vt_mx_cell *c);    /* 32 39 48 64   */
 unsigned vt_mx_iommu_aw(const struct vt_mx_cell *c);      /* 0, 39, 48, 64 */
+/* Is the device's memory access restricted by the platform: translated
+ * (any translation but none) or confined to a secure guest's shared pages?
+ * (device.refuse-without-access-platform restricted) */
+bool vt_mx_access_restricted(const struct vt_mx_cell *c);
 
 /* "ap-offer=yes ap-accept=yes ... device=blk": the cell's canonical name,
  * every axis in table order.  Returns buf. */

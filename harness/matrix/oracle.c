@@ -108,7 +108,7 @@ void vt_mx_oracle(const struct vt_profile *p, const struct vt_mx_cell *c,
 	}
 
 	/* The device's policy at FEATURES_OK. */
-	bool restricted = tr != MX_TR_NONE || secure;
+	bool restricted = vt_mx_access_restricted(c);
 	bool dev_refuses = ap_offer && !ap && !nt &&
 			   (p->device_refuse == MX_DEVREF_ALWAYS ||
 			    (p->device_refuse == MX_DEVREF_RESTRICTED && restricted));
