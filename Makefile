@@ -33,7 +33,7 @@ LDLIBS   := -lcunit -lpci -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 LIB_SRC  := $(wildcard harness/*.c harness/device/*.c harness/transport/*.c harness/qemu/*.c \
-		       harness/matrix/*.c \
+		       harness/matrix/*.c harness/report/*.c \
 		       drivers-under-test/reference/*.c drivers-under-test/mutants/*.c \
 		       drivers-under-test/dpdk-virtio-user/*.c suites/*.c)
 LIB_SRC  := $(filter-out harness/vcts.c harness/bench.c,$(LIB_SRC))

@@ -66,4 +66,10 @@ if ! "$vcts" matrix --diff identity-address no-translation --jobs "$jobs" --form
 fi
 echo "conformance: profile diff -> $diff.txt, $diff.tap" >&2
 
+# What people read: the HTML page, the clause coverage, JUnit XML for CI.
+# A report that cannot be made fails the run as a test would.
+if ! "$vcts" report --dir "$reports" --out "$reports" >&2; then
+	status=1
+fi
+
 exit "$status"

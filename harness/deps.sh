@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(gcc make libc6-dev libcunit1-dev libpci-dev pkg-config perl shellcheck
       qemu-system-x86 qemu-utils dpdk-dev
-      busybox-static cpio kmod xz-utils lz4 libelf1)
+      busybox-static cpio kmod xz-utils lz4 libelf1
+      libtap-formatter-junit-perl libxml2-utils chromium)
 
 missing=()
 for p in "${pkgs[@]}"; do

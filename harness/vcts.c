@@ -9,6 +9,7 @@
  *   vcts pci [SLOT] | --image FILE | --qemu TARGET
  *   vcts device --vhost-user SOCKET --type blk|net|fs [--filter GLOB]...
  *   vcts matrix --profile P | --diff P1 P2 | --axes | --profiles [options]
+ *   vcts report [--dir DIR] [--out DIR] [--jobs N] [--no-junit]
  *   vcts help [COMMAND] | --help | --version
  *
  * Errors are one line on stderr and exit status 2; a run that fails a
@@ -29,6 +30,7 @@
 #include "virtio.h"
 #include "matrix/matrix.h"
 #include "guest_cmd.h"
+#include "report/report.h"
 #include "transport/vhu_front.h"
 #include "../suites/suites.h"
 
@@ -119,6 +121,8 @@ static const struct command commands[] = {
 	  vt_matrix_usage, vt_matrix_main },
 	{ "guest", "judge the Linux guest driver under QEMU, per device, TAP on stdout",
 	  vt_guest_usage, vt_guest_main },
+	{ "report", "turn saved TAP into index.html, coverage.txt and JUnit XML",
+	  vt_report_usage, vt_report_main },
 	{ "help", "show the usage of a command", help_usage, cmd_help },
 };
 
