@@ -30,6 +30,7 @@
 
 #define PAGE_MASK       (GMEM_PAGE_SIZE - 1)
 #define META_SHARED     0x4          /* page is shared now (device view RW) */
+#define META_REPORTED   0x8          /* observed guest: its breach is recorded */
 #define META_LOG        (GMEM_LOG_READ | GMEM_LOG_WRITE)
 #define RECENT_MAX      64           /* ring of the last accesses */
 
@@ -47,6 +48,8 @@ struct region {
 
 struct gmem {
 	bool secure;
+	bool observed;          /* private pages stay reachable: a breach is
+				    recorded once per page, then carried out */
 	unsigned n;
 	unsigned cache;          /* index of the region looked up last */
 	struct region r[GMEM_MAX_REGIONS];
@@ -137,12 +140,20 @@ static bool region_always_shared(const struct gmem *gm, const struct region *r)
 	return !gm->secure || (r->d.flags & GMEM_REGION_SHARED);
 }
 
+/* Is the device view of the region readable and writable whatever is
+ * shared?  Yes unless private pages are protected. */
+static bool region_always_mapped(const struct gmem *gm, const struct region *r)
+{
+	return gm->observed || region_always_shared(gm, r);
+}
+
 /* The device view sits between two PROT_NONE guard pages, so a copy that
  * ran past a region's end faults too instead of reaching other memory. */
 static int region_map(struct gmem *gm, struct region *r)
 {
 	uint64_t npages = r->d.size >> GMEM_PAGE_SHIFT;
 	bool shared = region_always_shared(gm, r);
+	bool mapped = region_always_mapped(gm, r);
 
 	if (r->fd < 0) {
 		r->fd = memfd_create("vcts-gmem", MFD_CLOEXEC);
@@ -161,7 +172,7 @@ static int region_map(struct gmem *gm, struct region *r)
 		return -1;
 	r->dev_resv = p;
 	p = mmap(r->dev_resv + GMEM_PAGE_SIZE, r->d.size,
-		 shared ? PROT_READ | PROT_WRITE : PROT_NONE, MAP_SHARED | MAP_FIXED, r->fd, (off_t)r->fd_off);
+		 mapped ? PROT_READ | PROT_WRITE : PROT_NONE, MAP_SHARED | MAP_FIXED, r->fd, (off_t)r->fd_off);
 	if (p == MAP_FAILED)
 		return -1;
 	r->dev = p;
@@ -174,8 +185,8 @@ static int region_map(struct gmem *gm, struct region *r)
 	return 0;
 }
 
-static struct gmem *create(const struct gmem_layout *l, bool secure, const int *fds,
-			   const uint64_t *offsets)
+static struct gmem *create(const struct gmem_layout *l, bool secure, bool observed,
+			   const int *fds, const uint64_t *offsets)
 {
 	if (!l || !layout_valid(l)) {
 		errno = EINVAL;
@@ -186,6 +197,7 @@ static struct gmem *create(const struct gmem_layout *l, bool secure, const int *
 		return NULL;
 	backstop_ensure();
 	gm->secure = secure;
+	gm->observed = observed;
 	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
 		gm->r[i].fd = -1;
 	for (unsigned i = 0; i < l->nregions; i++) {
@@ -216,13 +228,19 @@ static struct gmem *create(const struct gmem_layout *l, bool secure, const int *
 
 struct gmem *gmem_create(const struct gmem_layout *l, bool secure)
 {
-	return create(l, secure, NULL, NULL);
+	return create(l, secure, false, NULL, NULL);
 }
 
 struct gmem *gmem_create_from_fds(const struct gmem_layout *l, const int *fds,
 				  const uint64_t *offsets)
 {
-	return create(l, false, fds, offsets);
+	return create(l, false, false, fds, offsets);
+}
+
+struct gmem *gmem_create_observed(const struct gmem_layout *l, const int *fds,
+				  const uint64_t *offsets)
+{
+	return create(l, true, true, fds, offsets);
 }
 
 void gmem_destroy(struct gmem *gm)
@@ -341,8 +359,9 @@ static int set_shared(struct gmem *gm, uint64_t gpa, uint64_t len, bool share)
 			uint8_t *view = r->dev + (start - r->d.gpa);
 			/* Shared bit set only once the page is reachable, and
 			 * cleared before it becomes unreachable. */
+			bool prot = !region_always_mapped(gm, r);
 			if (share) {
-				if (mprotect(view, stop - start, PROT_READ | PROT_WRITE) < 0)
+				if (prot && mprotect(view, stop - start, PROT_READ | PROT_WRITE) < 0)
 					return -1;
 				for (uint64_t i = 0; i < np; i++)
 					__atomic_fetch_or(&r->meta[p0 + i], META_SHARED, __ATOMIC_RELEASE);
@@ -350,7 +369,7 @@ static int set_shared(struct gmem *gm, uint64_t gpa, uint64_t len, bool share)
 				for (uint64_t i = 0; i < np; i++)
 					__atomic_fetch_and(&r->meta[p0 + i], (uint8_t)~META_SHARED,
 							   __ATOMIC_RELEASE);
-				if (mprotect(view, stop - start, PROT_NONE) < 0)
+				if (prot && mprotect(view, stop - start, PROT_NONE) < 0)
 					return -1;
 			}
 		}
@@ -726,6 +745,23 @@ static inline int64_t first_private(const struct region *g, const struct run *r)
 	return -1;
 }
 
+/* An observed guest: mark every private page of the run reported and say
+ * whether one of them was not reported before (the breach to record). */
+static COLD bool newly_private(struct region *g, const struct run *r)
+{
+	uint64_t p0 = (r->gpa - g->d.gpa) >> GMEM_PAGE_SHIFT;
+	uint64_t p1 = (r->gpa + r->len - 1 - g->d.gpa) >> GMEM_PAGE_SHIFT;
+	bool fresh = false;
+	for (uint64_t p = p0; p <= p1; p++) {
+		uint8_t m = __atomic_load_n(&g->meta[p], __ATOMIC_ACQUIRE);
+		if (!(m & (META_SHARED | META_REPORTED))) {
+			__atomic_fetch_or(&g->meta[p], META_REPORTED, __ATOMIC_RELAXED);
+			fresh = true;
+		}
+	}
+	return fresh;
+}
+
 /* Width, RAM and sharing checks of one run.  Returns its region, or NULL
  * after recording a violation.  Without checks only RAM is enforced: it
  * keeps the copy inside the device view. */
@@ -746,7 +782,11 @@ static inline struct region *check_run(struct gmem_dev *d, const struct run *r, 
 	/* Every page of a non-secure guest is shared: nothing to look at. */
 	if (d->checks && d->gm->secure) {
 		int64_t p = first_private(g, r);
-		if (p >= 0) {
+		if (p >= 0 && d->gm->observed) {
+			/* recorded once per page, then carried out */
+			if (newly_private(g, r))
+				unshared_violation(d, g, r, (uint64_t)p, write, who);
+		} else if (p >= 0) {
 			unshared_violation(d, g, r, (uint64_t)p, write, who);
 			return NULL;
 		}

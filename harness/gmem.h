@@ -74,6 +74,16 @@ struct gmem *gmem_create(const struct gmem_layout *l, bool secure);
  * all of it by handing it over. */
 struct gmem *gmem_create_from_fds(const struct gmem_layout *l, const int *fds,
 				  const uint64_t *offsets);
+/* The memory of a secure guest someone else owns (a real guest's RAM
+ * handed over by its VMM): every page starts private and only what the
+ * owner shares (gmem_share: the guest's bounce pool, its rings) is
+ * shared.  Private pages are not protected: the device stands in for a
+ * host that can physically reach all of the guest's RAM, so an access to
+ * a private page is recorded as INV-unshared-access once per page (blamed
+ * as the access says) and then carried out, leaving the guest running to
+ * the end of its report instead of hanging on a refused request. */
+struct gmem *gmem_create_observed(const struct gmem_layout *l, const int *fds,
+				  const uint64_t *offsets);
 void gmem_destroy(struct gmem *gm);
 
 bool gmem_secure(const struct gmem *gm);

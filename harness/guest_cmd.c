@@ -10,6 +10,10 @@
  * of the linux-6.1 profile says what it must have negotiated.  Guests boot
  * in parallel, up to the number of CPUs.
  *
+ * The microvm guests carry the same QEMU devices over virtio-mmio (no PCI,
+ * no IOMMU): the oracle does not depend on the transport, so their cells
+ * are judged alike.  A QEMU without the microvm machine skips them.
+ *
  * The vhost-* cells put our own checking device (blk) in the guest as
  * vhost-user-blk-pci: besides what the agent reports, the device's
  * verdict on the driver (rules with clause ids, who broke them) is judged:
@@ -18,6 +22,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +40,13 @@
 #include "virtio.h"
 
 const char vt_guest_usage[] =
-	"usage: vcts guest [--kernel VERSION] [--filter GLOB]... [--timeout MS]\n"
-	"                  [--tap-version 13|14]\n"
+	"usage: vcts guest [--kernel VERSION] [--profile NAME|FILE] [--filter GLOB]...\n"
+	"                  [--timeout MS]"
+	" [--tap-version 13|14]\n"
 	"\n"
 	"Boot Debian's Linux kernel under QEMU with many virtio devices per guest and\n"
 	"judge what its virtio driver did with each one (one test point per cell,\n"
-	"named guest/GUEST/CELL) against the linux-6.1 profile: the negotiated\n"
+	"named guest/GUEST/CELL) against a rule profile (linux-6.1): the negotiated\n"
 	"features (ACCESS_PLATFORM, packed, event index, indirect), the status, the\n"
 	"driver bound, and real I/O through the device.  The kernel and initramfs are\n"
 	"built on demand by guests/build.sh and cached per kernel version.\n"
@@ -48,6 +54,9 @@ const char vt_guest_usage[] =
 	"\n"
 	"  --kernel VERSION   Debian kernel ABI, e.g. 6.1.0-56-amd64 (default: what\n"
 	"                     linux-image-amd64 depends on)\n"
+	"  --profile P        judge by rule profile P (default linux-6.1): what the\n"
+	"                     driver negotiates, refuses, and how it takes a hostile\n"
+	"                     device (the driver.used-* rules)\n"
 	"  --filter GLOB      only cells whose name matches (repeatable)\n"
 	"  --timeout MS       per guest (default 90000)\n"
 	"  --tap-version N    13 or 14 (default: 14, or 13 under an older prove)\n"
@@ -59,7 +68,8 @@ const char vt_guest_usage[] =
 	"Cells named vhost-* are served by vcts's own checking device (blk) as\n"
 	"vhost-user-blk-pci: it judges the guest's driver clause by clause.  Their\n"
 	"guests boot with qboot, so that no firmware driver uses the device first;\n"
-	"VCTS_GUEST_FIRMWARE=default keeps QEMU's own firmware (or names a -bios).\n";
+	"VCTS_GUEST_FIRMWARE=default keeps QEMU's own firmware (or names a -bios).\n"
+	"Guests named microvm* carry the QEMU devices over virtio-mmio (-M microvm).\n";
 
 /* A device-level cell: a QEMU device with properties. */
 struct gcell {
@@ -70,30 +80,45 @@ struct gcell {
 	bool disk, rng, console;
 	bool ap, packed, no_event_idx, no_indirect;
 	bool vhost;                 /* served by our checking device      */
-	bool iommu_only;            /* only in guests with a vIOMMU       */
+	unsigned fault;             /* ...which breaks this rule on purpose
+				       (enum vt_dev_fault): a hostile cell  */
+	enum vt_mx_rule reaction;   /* the profile rule saying how the driver
+				       takes it                             */
+	bool ap_matters;            /* only where ACCESS_PLATFORM changes what
+				       the device sees: behind a vIOMMU (IOVAs)
+				       or in a secure guest (bounced buffers)  */
 	const char *io;             /* expected io: "ok" or NULL (none)   */
+	const char *mmio_device;    /* the same device on virtio-mmio, or
+				       NULL: none in a microvm guest       */
 };
 
 #define MODERN "disable-legacy=on"
 #define VHOST_BLK "vhost-user-blk-pci"
+/* The QEMU devices on virtio-mmio (a microvm guest) */
+#define MMIO_BLK "virtio-blk-device"
+#define MMIO_RNG "virtio-rng-device"
+#define MMIO_SERIAL "virtio-serial-device"
 static const struct gcell cells[] = {
-	{ "blk", "virtio-blk-pci", MODERN, MX_DEV_BLK, .disk = true, .io = "ok" },
+	{ "blk", "virtio-blk-pci", MODERN, MX_DEV_BLK, .disk = true, .io = "ok",
+	  .mmio_device = MMIO_BLK },
 	{ "blk-ap", "virtio-blk-pci", MODERN ",iommu_platform=on", MX_DEV_BLK, .disk = true,
-	  .ap = true, .io = "ok" },
+	  .ap = true, .io = "ok", .mmio_device = MMIO_BLK },
 	{ "blk-packed", "virtio-blk-pci", MODERN ",packed=on", MX_DEV_BLK, .disk = true,
-	  .packed = true, .io = "ok" },
+	  .packed = true, .io = "ok", .mmio_device = MMIO_BLK },
 	{ "blk-ap-packed", "virtio-blk-pci", MODERN ",iommu_platform=on,packed=on", MX_DEV_BLK,
-	  .disk = true, .ap = true, .packed = true, .io = "ok" },
+	  .disk = true, .ap = true, .packed = true, .io = "ok", .mmio_device = MMIO_BLK },
 	{ "blk-no-event-idx", "virtio-blk-pci", MODERN ",event_idx=off", MX_DEV_BLK,
-	  .disk = true, .no_event_idx = true, .io = "ok" },
+	  .disk = true, .no_event_idx = true, .io = "ok", .mmio_device = MMIO_BLK },
 	{ "blk-no-indirect", "virtio-blk-pci", MODERN ",indirect_desc=off", MX_DEV_BLK,
-	  .disk = true, .no_indirect = true, .io = "ok" },
-	{ "rng", "virtio-rng-pci", MODERN, MX_DEV_ECHO, .rng = true, .io = "ok" },
+	  .disk = true, .no_indirect = true, .io = "ok", .mmio_device = MMIO_BLK },
+	{ "rng", "virtio-rng-pci", MODERN, MX_DEV_ECHO, .rng = true, .io = "ok",
+	  .mmio_device = MMIO_RNG },
 	{ "rng-ap-packed", "virtio-rng-pci", MODERN ",iommu_platform=on,packed=on", MX_DEV_ECHO,
-	  .rng = true, .ap = true, .packed = true, .io = "ok" },
-	{ "console", "virtio-serial-pci", MODERN, MX_DEV_ECHO, .console = true },
+	  .rng = true, .ap = true, .packed = true, .io = "ok", .mmio_device = MMIO_RNG },
+	{ "console", "virtio-serial-pci", MODERN, MX_DEV_ECHO, .console = true,
+	  .mmio_device = MMIO_SERIAL },
 	{ "console-ap", "virtio-serial-pci", MODERN ",iommu_platform=on", MX_DEV_ECHO,
-	  .console = true, .ap = true },
+	  .console = true, .ap = true, .mmio_device = MMIO_SERIAL },
 	/* Our checking device (blk) as vhost-user-blk-pci: the device judges
 	 * the driver.  Its offer follows the cell: VERSION_1, plus
 	 * INDIRECT_DESC, EVENT_IDX, RING_PACKED and ACCESS_PLATFORM as named. */
@@ -106,12 +131,27 @@ static const struct gcell cells[] = {
 	  .no_indirect = true, .io = "ok" },
 	{ "vhost-blk-packed-no-event-idx", VHOST_BLK, MODERN ",packed=on", MX_DEV_BLK,
 	  .vhost = true, .packed = true, .no_event_idx = true, .io = "ok" },
-	/* ACCESS_PLATFORM: every address is an IOVA the device translates
-	 * through its IOTLB, filled by QEMU from the guest's intel-iommu. */
+	/* ACCESS_PLATFORM: behind the guest's intel-iommu every address is an
+	 * IOVA the device translates through its IOTLB, filled by QEMU; in a
+	 * secure guest every buffer is bounced through the pool (QEMU passes
+	 * bit 33 to a backend only behind an IOMMU: it sees GPAs). */
 	{ "vhost-blk-ap", VHOST_BLK, MODERN ",iommu_platform=on", MX_DEV_BLK, .vhost = true,
-	  .ap = true, .iommu_only = true, .io = "ok" },
+	  .ap = true, .ap_matters = true, .io = "ok" },
+	/* Hostile: our device breaks one rule of the used ring from its first
+	 * request on (DEV-2.7.8.2); the profile says what the driver does. */
+	{ "vhost-blk-used-id-out-of-range", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .fault = VT_DEV_FAULT_USED_ID_RANGE, .reaction = MX_RULE_USED_ID_RANGE },
+	{ "vhost-blk-used-id-not-outstanding", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .fault = VT_DEV_FAULT_USED_ID_NOT_HEAD, .reaction = MX_RULE_USED_ID_NOT_HEAD },
+	{ "vhost-blk-packed-used-id-not-outstanding", VHOST_BLK, MODERN ",packed=on", MX_DEV_BLK,
+	  .vhost = true, .packed = true, .fault = VT_DEV_FAULT_USED_ID_NOT_HEAD,
+	  .reaction = MX_RULE_USED_ID_NOT_HEAD },
+	{ "vhost-blk-used-len-too-large", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .fault = VT_DEV_FAULT_USED_LEN_TOO_LARGE, .reaction = MX_RULE_USED_LEN_LARGE },
+	{ "vhost-blk-used-idx-jump", VHOST_BLK, MODERN, MX_DEV_BLK, .vhost = true,
+	  .fault = VT_DEV_FAULT_USED_IDX_JUMP, .reaction = MX_RULE_USED_IDX_JUMP },
 	{ "vhost-blk-ap-packed", VHOST_BLK, MODERN ",iommu_platform=on,packed=on", MX_DEV_BLK,
-	  .vhost = true, .ap = true, .packed = true, .iommu_only = true, .io = "ok" },
+	  .vhost = true, .ap = true, .packed = true, .ap_matters = true, .io = "ok" },
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
 
@@ -123,22 +163,39 @@ struct gguest {
 	bool secure;                /* vcts_secure.ko: restricted memory access */
 	bool unaware;               /* secure memory (bounce pool forced) but no
 				       refusal hook: the seed threads' hazard      */
+	bool mmio;                  /* microvm: virtio-mmio devices, no PCI     */
+	bool hostile;               /* carries only our misbehaving devices     */
 };
 /* A secure guest loads the module that makes virtio require
  * ACCESS_PLATFORM (as an SEV guest) and bounces everything. */
 #define SECURE_APPEND "vcts.secure=1 swiotlb=force"
+#define UNAWARE_APPEND "swiotlb=force"
+/* The kernel names the pool's range only when it has a reason to keep
+ * it (more than 4 GiB of RAM, or a software IOMMU): our device in a
+ * secure guest learns it from there (/init echoes the line). */
+#define POOL_APPEND "iommu=soft"
+#define HOSTILE_APPEND "virtio_blk.async_probe=1 virtio_console.async_probe=1 " \
+		       "virtio-rng.async_probe=1 vcts.agent_args=--io-timeout=1"
 static const struct gguest guests[] = {
-	{ "q35", 0, MX_TR_NONE, false, false },
-	{ "q35-iommu39", 39, MX_TR_IOMMU39, false, false },
-	{ "q35-iommu48", 48, MX_TR_IOMMU48, false, false },
-	{ "q35-secure", 0, MX_TR_NONE, true, false },
-	{ "q35-secure-iommu48", 48, MX_TR_IOMMU48, true, false },
-	{ "q35-secure-unaware", 0, MX_TR_NONE, true, true },
+	{ "q35", .tr = MX_TR_NONE },
+	{ "q35-iommu39", .iommu_aw = 39, .tr = MX_TR_IOMMU39 },
+	{ "q35-iommu48", .iommu_aw = 48, .tr = MX_TR_IOMMU48 },
+	{ "q35-secure", .tr = MX_TR_NONE, .secure = true },
+	{ "q35-secure-iommu48", .iommu_aw = 48, .tr = MX_TR_IOMMU48, .secure = true },
+	{ "q35-secure-unaware", .tr = MX_TR_NONE, .secure = true, .unaware = true },
+	{ "microvm", .tr = MX_TR_NONE, .mmio = true },
+	{ "microvm-secure", .tr = MX_TR_NONE, .secure = true, .mmio = true },
+	/* Our device breaking a rule of the used ring, to see what Linux's
+	 * driver makes of it.  A queue the driver marks broken never
+	 * completes the request in flight: probing asynchronously keeps a
+	 * stuck probe from holding up /init and the other devices. */
+	{ "q35-hostile", .tr = MX_TR_NONE, .hostile = true },
 };
 #define NGUESTS (sizeof(guests) / sizeof(guests[0]))
 
 struct gargs {
 	const char *kernel;
+	const char *profile;
 	const char *filters[16];
 	unsigned nfilters;
 	unsigned timeout_ms;
@@ -153,6 +210,16 @@ static bool selected(const struct gargs *a, const char *name)
 		if (fnmatch(a->filters[i], name, 0) == 0)
 			return true;
 	return false;
+}
+
+/* A cell's properties on virtio-mmio: without MODERN, which only PCI
+ * devices know (a microvm guest makes every transport modern at once). */
+static const char *mmio_props(const char *props)
+{
+	size_t n = strlen(MODERN);
+	if (strncmp(props, MODERN, n) == 0 && (props[n] == ',' || props[n] == '\0'))
+		return props + n + (props[n] == ',');
+	return props;
 }
 
 /* guests/build.sh prints "vmlinux=PATH", "initrd=PATH" and "secure=PATH"
@@ -260,11 +327,55 @@ static void sub(struct vt_tap *t, bool ok, const char *name, const char *rule, c
 	}
 }
 
-/* Our device's own verdict on the driver: its session with QEMU went
- * live and served requests, and no MUST-level rule was recorded.  A
- * finding's YAML names the rule, who broke it, expected and got; SHOULD
- * records are shown as diagnostics. */
-static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v)
+/* The first INV-unshared-access our device recorded, or NULL. */
+static const struct vt_guest_finding *unshared_finding(const struct vt_guest_vhost_result *v)
+{
+	for (unsigned k = 0; k < v->nfind; k++)
+		if (strcmp(v->find[k].rule, "INV-unshared-access") == 0)
+			return &v->find[k];
+	return NULL;
+}
+
+/* In a secure guest our device shares only the bounce pool and the rings:
+ * a live cell passes when the pool was learnt and no private page was
+ * touched (the invariant on a real driver). */
+static void judge_shared(struct vt_tap *st, const struct vt_guest_vhost_result *v)
+{
+	const struct vt_guest_finding *f = unshared_finding(v);
+	bool ok = v->pool_len && !v->private_pages && !f;
+	char detail[200];
+	if (!v->pool_len)
+		snprintf(detail, sizeof(detail), "the bounce pool was never shared (%s); %llu "
+			 "private pages touched", v->pool_why[0] ? v->pool_why : "no ring went live",
+			 (unsigned long long)v->private_pages);
+	else
+		snprintf(detail, sizeof(detail), "%llu private page%s touched; first: %s",
+			 (unsigned long long)v->private_pages, v->private_pages == 1 ? "" : "s",
+			 f ? f->msg : "(not kept)");
+	if (ok)
+		vt_tap_diag(st, "our device shared the bounce pool 0x%llx-0x%llx (%llu MiB) and the "
+			    "rings only: no private page touched", (unsigned long long)v->pool_gpa,
+			    (unsigned long long)(v->pool_gpa + v->pool_len),
+			    (unsigned long long)(v->pool_len >> 20));
+	vt_tap_result(st, ok ? VT_PASS : VT_FAIL, "INV-unshared-access", ok ? NULL : detail);
+	if (!ok) {
+		struct vt_tap_finding fd = {
+			.message = detail, .rule = "INV-unshared-access", .who = "driver",
+			.expected = "buffers only in the bounce pool or the rings",
+			.got = f ? f->got : NULL,
+			.has_addr = f && f->has_addr, .address = f ? f->address : 0,
+			.gpa = f ? f->gpa : 0, .page = f ? f->gpa >> 12 : 0,
+		};
+		vt_tap_yaml(st, &fd, NULL, 0);
+	}
+}
+
+/* Our device's own verdict on the driver.  A live cell: its session with
+ * QEMU went live and served requests; a refused one: the session never
+ * reached DRIVER_OK and served nothing.  Then: no MUST-level rule was
+ * recorded.  A finding's YAML names the rule, who broke it, expected and
+ * got; SHOULD records are shown as diagnostics. */
+static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v, bool expect_live)
 {
 	vt_tap_diag(st, "our device: %s; negotiated 0x%llx, protocol 0x%llx, %llu requests, "
 		    "%llu kicks, %llu calls; IOTLB %llu misses (%llu unanswered), %llu updates, "
@@ -274,20 +385,26 @@ static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v
 		    (unsigned long long)v->iotlb_misses, (unsigned long long)v->iotlb_unanswered,
 		    (unsigned long long)v->iotlb_updates, (unsigned long long)v->iotlb_invalidates);
 	bool live = v->connected && v->driver_ok && !v->error && v->requests > 0;
-	vt_tap_result(st, live ? VT_PASS : VT_FAIL, "device-session",
-		      live ? NULL : "our device was not driven to completion");
-	if (!live) {
+	bool idle = v->connected && !v->driver_ok && !v->error && v->requests == 0;
+	bool as_expected = expect_live ? live : idle;
+	vt_tap_result(st, as_expected ? VT_PASS : VT_FAIL, "device-session",
+		      as_expected ? NULL : expect_live ? "our device was not driven to completion" :
+		      "our device went live though the driver refused it");
+	if (!as_expected) {
 		char got[160];
 		snprintf(got, sizeof(got), "connected %d, driver_ok %d, error %d, %llu requests: %s",
 			 v->connected, v->driver_ok, v->error, (unsigned long long)v->requests,
 			 v->why);
 		struct vt_tap_finding fd = {
 			.message = "the vhost-user session did not serve the guest's I/O",
-			.expected = "connected, DRIVER_OK, requests served, clean end",
+			.expected = expect_live ? "connected, DRIVER_OK, requests served, clean end" :
+			"connected, never DRIVER_OK, nothing served",
 			.got = got, .who = v->error ? "harness" : "driver",
 		};
 		vt_tap_yaml(st, &fd, NULL, 0);
 	}
+	if (v->secure && expect_live)
+		judge_shared(st, v);
 	for (unsigned k = 0; k < v->nfind; k++)
 		if (!v->find[k].must)
 			vt_tap_diag(st, "advice %s (%s): %s", v->find[k].rule, v->find[k].who,
@@ -306,6 +423,8 @@ static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v
 			.message = v->find[k].msg, .rule = v->find[k].rule, .who = v->find[k].who,
 			.expected = v->find[k].expected[0] ? v->find[k].expected : NULL,
 			.got = v->find[k].got[0] ? v->find[k].got : NULL,
+			.has_addr = v->find[k].has_addr, .address = v->find[k].address,
+			.gpa = v->find[k].gpa, .page = v->find[k].gpa >> 12,
 		};
 	}
 	char msg[64];
@@ -322,11 +441,33 @@ static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v
  * guest that refuses here anyway is an XPASS: the cell no longer shows
  * what it is meant to show. */
 static void judge_unaware(struct vt_tap *tap, const char *name, const struct vt_mx_expected *e,
-			  const struct vt_guest_report *rep)
+			  const struct vt_guest_report *rep, const struct gcell *c,
+			  const struct vt_guest_vhost_result *vh)
 {
-	char detail[200];
+	char detail[240];
 	bool bound = strcmp(rep->driver, "none") != 0 && rep->driver[0];
-	if (bound) {
+	const struct vt_guest_finding *f = c->vhost ? unshared_finding(vh) : NULL;
+	if (bound && c->vhost && vh->private_pages) {
+		/* our device holds the address-level proof */
+		snprintf(detail, sizeof(detail), "secure but unaware: %s handed our device %llu "
+			 "private page%s outside the bounce pool 0x%llx-0x%llx; %s expects a refusal",
+			 rep->driver, (unsigned long long)vh->private_pages,
+			 vh->private_pages == 1 ? "" : "s", (unsigned long long)vh->pool_gpa,
+			 (unsigned long long)(vh->pool_gpa + vh->pool_len), e->rule);
+		vt_tap_result(tap, VT_XFAIL, name, detail);
+		struct vt_tap_finding fd = {
+			.message = f ? f->msg : detail, .rule = "INV-unshared-access", .who = "driver",
+			.expected = "a refusal (status 0x83), or buffers only in the bounce pool",
+			.got = detail, .has_addr = f && f->has_addr, .address = f ? f->address : 0,
+			.gpa = f ? f->gpa : 0, .page = f ? f->gpa >> 12 : 0,
+		};
+		vt_tap_yaml(tap, &fd, NULL, 0);
+	} else if (bound && c->vhost) {
+		snprintf(detail, sizeof(detail), "%s drove our device without ACCESS_PLATFORM, yet it "
+			 "saw no private page touched (pool %llu MiB): %s", rep->driver,
+			 (unsigned long long)(vh->pool_len >> 20), vh->why);
+		vt_tap_result(tap, VT_XPASS, name, detail);
+	} else if (bound) {
 		snprintf(detail, sizeof(detail), "secure but unaware: %s drove a device without "
 			 "ACCESS_PLATFORM (status 0x%x, io %s); %s expects a refusal", rep->driver,
 			 rep->status, rep->io[0] ? rep->io : "none", e->rule);
@@ -339,6 +480,53 @@ static void judge_unaware(struct vt_tap *tap, const char *name, const struct vt_
 			 rep->driver[0] ? rep->driver : "none", rep->status);
 		vt_tap_result(tap, VT_XPASS, name, detail);
 	}
+}
+
+/* Did the kernel name the queue broken?  Linux's virtio_ring says so
+ * (BAD_RING) with "id N out of range" or "id N is not a head!". */
+static bool said_broken(const char *kmsg)
+{
+	return strstr(kmsg, "out of range") || strstr(kmsg, "is not a head");
+}
+
+/* A hostile cell: our device breaks one rule of the used ring from its
+ * first request on; the profile says how the driver takes it.  Whatever
+ * it says, the guest must live to the end of its report. */
+static void judge_hostile(struct vt_tap *tap, const struct vt_profile *prof, const char *name,
+			  const struct gcell *c, const struct vt_guest_result *res,
+			  const struct vt_guest_report *rep, const struct vt_guest_vhost_result *vh)
+{
+	enum vt_mx_reaction want = prof->reaction[c->reaction];
+	const char *key = vt_mx_rule_key[c->reaction];
+	const char *src = prof->src[c->reaction].source;
+	if (want == MX_REACT_UNSAID) {
+		char why[160];
+		snprintf(why, sizeof(why), "profile %s does not say %s", prof->name, key);
+		vt_tap_result(tap, VT_SKIP, name, why);
+		return;
+	}
+	struct vt_tap st;
+	vt_tap_subtest_begin(tap, &st, name);
+	vt_tap_diag(&st, "%s: %s %s (%s); agent: driver %s, io %s; kernel: %s", prof->name, key,
+		    want == MX_REACT_BROKEN ? "queue-broken" : "ignored", src, rep->driver,
+		    rep->io[0] ? rep->io : "none", rep->kmsg[0] ? rep->kmsg : "(nothing)");
+	/* the fault fired: our device completed at least one request */
+	sub(&st, vh->driver_ok && vh->requests > 0, "device-fault", "DEV-2.7.8.2",
+	    "our device never completed a request (driver_ok %d, %llu requests: %s)",
+	    vh->driver_ok, (unsigned long long)vh->requests, vh->why);
+	bool io_ok = strcmp(rep->io, "ok") == 0;
+	bool broken = said_broken(rep->kmsg);
+	if (want == MX_REACT_BROKEN)
+		sub(&st, broken && !io_ok, "reaction", src,
+		    "expected the queue marked broken and the I/O not done; kernel said '%s', io '%s'",
+		    rep->kmsg[0] ? rep->kmsg : "nothing", rep->io);
+	else
+		sub(&st, !broken && io_ok, "reaction", src,
+		    "expected the fault ignored and the I/O done; kernel said '%s', io '%s'",
+		    rep->kmsg[0] ? rep->kmsg : "nothing", rep->io);
+	sub(&st, res->done, "guest-lives", NULL, "the guest did not finish its report: %s",
+	    res->timed_out ? "deadline" : "agent not done");
+	vt_tap_subtest_end(tap, &st, name);
 }
 
 static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struct gguest *g,
@@ -363,14 +551,18 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 		vt_tap_yaml(tap, &fd, NULL, 0);
 		return;
 	}
+	if (c->fault) {
+		judge_hostile(tap, prof, name, c, res, rep, vh);
+		return;
+	}
 	if (g->unaware && e.outcome == MX_DRIVER_REFUSES) {
-		judge_unaware(tap, name, &e, rep);
+		judge_unaware(tap, name, &e, rep, c, vh);
 		return;
 	}
 	struct vt_tap st;
 	vt_tap_subtest_begin(tap, &st, name);
-	vt_tap_diag(&st, "linux-6.1 expects %s, features 0x%llx; agent: driver %s, status 0x%x, "
-		    "features 0x%llx, io %s", vt_mx_outcome_name(e.outcome),
+	vt_tap_diag(&st, "%s expects %s, features 0x%llx; agent: driver %s, status 0x%x, "
+		    "features 0x%llx, io %s", prof->name, vt_mx_outcome_name(e.outcome),
 		    (unsigned long long)e.features, rep->driver, rep->status,
 		    (unsigned long long)rep->features, rep->io[0] ? rep->io : "none");
 	uint64_t mask = MX_FEATURE_MASK_BASE;
@@ -397,8 +589,98 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 	sub(&st, rep->ok || rep->first_failure[0] == '\0', "agent-checks", NULL, "%s",
 	    rep->first_failure);
 	if (c->vhost)
-		judge_vhost(&st, vh);
+		judge_vhost(&st, vh, live);
 	vt_tap_subtest_end(tap, &st, name);
+}
+
+/* One guest in a child process: its result comes back whole on fd. */
+static pid_t start_guest(const struct vt_guest_cfg *cfg, int *fd)
+{
+	int p[2];
+	if (pipe(p))
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		static struct vt_guest_result r;
+		char e2[200] = "";
+		if (vt_guest_run(cfg, &r, e2, sizeof(e2)))
+			snprintf(r.console_tail, sizeof(r.console_tail), "%s", e2);
+		const char *q = (const char *)&r;
+		size_t left = sizeof(r);
+		while (left) {
+			ssize_t w = write(p[1], q, left);
+			if (w <= 0)
+				_exit(1);
+			q += w;
+			left -= (size_t)w;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	*fd = p[0];
+	return pid;
+}
+
+/* Run the guests marked in run[], `par` at a time: a new one starts as
+ * soon as one ends (guests differ in length: a hostile one waits out its
+ * I/O deadlines).  A result that does not come back whole is left zeroed:
+ * its cells are then judged unreported. */
+static void run_guests(const struct vt_guest_cfg *cfg, struct vt_guest_result *res,
+		       const bool *run, unsigned n, unsigned par)
+{
+	struct { pid_t pid; int fd; unsigned g; size_t got; } slot[NGUESTS];
+	unsigned nslot = 0, next = 0, order[NGUESTS], no = 0;
+
+	/* the longest first: hostile guests wait out I/O deadlines */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned g = 0; g < n; g++)
+			if (guests[g].hostile == (pass == 0))
+				order[no++] = g;
+
+	for (;;) {
+		while (nslot < par && next < n) {
+			unsigned g = order[next++];
+			memset(&res[g], 0, sizeof(res[g]));
+			if (!run[g])
+				continue;
+			int fd;
+			pid_t pid = start_guest(&cfg[g], &fd);
+			if (pid > 0)
+				slot[nslot++] = (typeof(slot[0])){ pid, fd, g, 0 };
+		}
+		if (!nslot)
+			return;
+		struct pollfd pf[NGUESTS];
+		for (unsigned k = 0; k < nslot; k++)
+			pf[k] = (struct pollfd){ .fd = slot[k].fd, .events = POLLIN };
+		if (poll(pf, nslot, -1) < 0 && errno != EINTR)
+			return;
+		for (unsigned k = 0; k < nslot; k++) {
+			if (!pf[k].revents)
+				continue;
+			char *p = (char *)&res[slot[k].g];
+			ssize_t r = read(slot[k].fd, p + slot[k].got,
+					 sizeof(res[0]) - slot[k].got);
+			if (r > 0) {
+				slot[k].got += (size_t)r;
+				if (slot[k].got < sizeof(res[0]))
+					continue;
+			}
+			/* whole, at its end, or broken: this guest is over */
+			close(slot[k].fd);
+			waitpid(slot[k].pid, NULL, 0);
+			if (slot[k].got != sizeof(res[0]))
+				memset(p, 0, sizeof(res[0]));
+			slot[k] = slot[--nslot];
+			break;        /* the poll set changed */
+		}
+	}
 }
 
 static int parse_args(int argc, char **argv, struct gargs *a)
@@ -411,6 +693,7 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 			return 1;
 		}
 		if (!v && (strcmp(o, "--kernel") == 0 || strcmp(o, "--filter") == 0 ||
+			   strcmp(o, "--profile") == 0 ||
 			   strcmp(o, "--timeout") == 0 || strcmp(o, "--tap-version") == 0)) {
 			fprintf(stderr, "vcts guest: %s needs a value\n", o);
 			return -1;
@@ -423,6 +706,8 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 				return -1;
 			}
 			a->kernel = v;
+		} else if (strcmp(o, "--profile") == 0) {
+			a->profile = v;
 		} else if (strcmp(o, "--filter") == 0) {
 			if (a->nfilters >= 16) {
 				fprintf(stderr, "vcts guest: at most 16 --filter\n");
@@ -464,7 +749,7 @@ int vt_guest_main(int argc, char **argv)
 	if (pr)
 		return pr > 0 ? VT_EXIT_OK : VT_EXIT_USAGE;
 	if (vt_clause_load(NULL, err, sizeof(err)) ||
-	    vt_mx_profile_load("linux-6.1", &prof, err, sizeof(err))) {
+	    vt_mx_profile_load(a.profile ? a.profile : "linux-6.1", &prof, err, sizeof(err))) {
 		fprintf(stderr, "vcts guest: %s\n", err);
 		return VT_EXIT_USAGE;
 	}
@@ -491,6 +776,7 @@ int vt_guest_main(int argc, char **argv)
 	const struct gcell *slot[NGUESTS][VT_GUEST_MAX_DEVS];
 	static char append[NGUESTS][256];
 	bool unsupported[NGUESTS] = { false };
+	static char skip_why[NGUESTS][256];   /* why an unsupported guest's cells skip */
 	unsigned total = 0;
 	bool kvm = vt_guest_kvm_works(vmlinux, initrd);
 	for (unsigned g = 0; g < NGUESTS; g++) {
@@ -502,26 +788,41 @@ int vt_guest_main(int argc, char **argv)
 		c->timeout_ms = a.timeout_ms;
 		c->kvm = kvm;
 		const char *extra = getenv("VCTS_GUEST_APPEND");   /* extra kernel arguments */
-		snprintf(append[g], sizeof(append[g]), "%s%s%s",
-			 guests[g].unaware ? "swiotlb=force" : guests[g].secure ? SECURE_APPEND : "",
-			 guests[g].secure && extra ? " " : "", extra ? extra : "");
+		snprintf(append[g], sizeof(append[g]), "%s%s%s%s",
+			 guests[g].unaware ? UNAWARE_APPEND : guests[g].secure ? SECURE_APPEND : "",
+			 guests[g].secure && !guests[g].iommu_aw ? " " POOL_APPEND :
+			 guests[g].hostile ? HOSTILE_APPEND : "",
+			 (guests[g].secure || guests[g].hostile) && extra ? " " : "", extra ? extra : "");
 		c->append = append[g][0] ? append[g] : NULL;
+		c->secure_memory = guests[g].secure;
+		/* a probe stuck behind a hostile device holds up power-off */
+		c->poweroff_ms = guests[g].hostile ? 1000 : 0;
 		unsupported[g] = guests[g].secure && !guests[g].unaware && !have_secure;
+		if (unsupported[g])
+			snprintf(skip_why[g], sizeof(skip_why[g]), "no secure-guest module for this "
+				 "kernel (its headers could not be fetched)");
+		c->microvm = guests[g].mmio;
 		for (unsigned i = 0; i < NCELLS; i++) {
 			char name[128];
 			snprintf(name, sizeof(name), "guest/%s/%s", guests[g].name, cells[i].name);
-			if (cells[i].iommu_only && !guests[g].iommu_aw)
+			if (cells[i].ap_matters && !guests[g].iommu_aw && !guests[g].secure)
 				continue;
-			/* our device does not yet hold a secure guest to the
-			 * bounce pool: its cells run in the other guests */
-			if (cells[i].vhost && guests[g].secure)
+			if (guests[g].hostile != (cells[i].fault != 0))
+				continue;
+			if (guests[g].mmio && !cells[i].mmio_device)
+				continue;       /* no such device on virtio-mmio */
+			/* our device holds a secure guest to its bounce pool
+			 * and rings; rings behind an IOTLB it does not model */
+			if (cells[i].vhost && guests[g].secure && guests[g].iommu_aw)
 				continue;
 			if (!selected(&a, name))
 				continue;
 			struct vt_guest_dev *d = &c->dev[c->ndev];
 			snprintf(d->name, sizeof(d->name), "%s", cells[i].name);
-			snprintf(d->device, sizeof(d->device), "%s", cells[i].device);
-			snprintf(d->props, sizeof(d->props), "%s", cells[i].props);
+			snprintf(d->device, sizeof(d->device), "%s",
+				 guests[g].mmio ? cells[i].mmio_device : cells[i].device);
+			snprintf(d->props, sizeof(d->props), "%s",
+				 guests[g].mmio ? mmio_props(cells[i].props) : cells[i].props);
 			d->disk = cells[i].disk;
 			d->rng = cells[i].rng;
 			d->console = cells[i].console;
@@ -529,9 +830,12 @@ int vt_guest_main(int argc, char **argv)
 				d->vhost.type = &vt_device_blk;
 				c->bios = vhost_guest_bios();
 				d->vhost.offer = vhost_offer(&cells[i]);
+				d->vhost.fault = cells[i].fault;
 			}
 			slot[g][c->ndev++] = &cells[i];
 		}
+		if (c->ndev && c->microvm && !unsupported[g])
+			unsupported[g] = !vt_guest_microvm_supported(skip_why[g], sizeof(skip_why[g]));
 		total += c->ndev;
 	}
 	if (!total) {
@@ -542,43 +846,11 @@ int vt_guest_main(int argc, char **argv)
 	vt_tap_diag(&tap, "kernel %s, accel %s", vmlinux, kvm ? "kvm" : "tcg");
 
 	/* Boot the guests, up to the number of CPUs at a time. */
+	bool run[NGUESTS];
+	for (unsigned g = 0; g < NGUESTS; g++)
+		run[g] = cfg[g].ndev && !unsupported[g];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned par = ncpu > 0 ? (unsigned)ncpu : 1;
-	for (unsigned g0 = 0; g0 < NGUESTS; g0 += par) {
-		pid_t kids[NGUESTS];
-		int fds[NGUESTS][2];
-		unsigned n = 0;
-		for (unsigned g = g0; g < NGUESTS && g < g0 + par; g++, n++) {
-			kids[n] = -1;
-			if (!cfg[g].ndev || unsupported[g] || pipe(fds[n]))
-				continue;
-			fflush(NULL);
-			kids[n] = fork();
-			if (kids[n] == 0) {
-				close(fds[n][0]);
-				struct vt_guest_result r;
-				char e2[200] = "";
-				if (vt_guest_run(&cfg[g], &r, e2, sizeof(e2)))
-					snprintf(r.console_tail, sizeof(r.console_tail), "%s", e2);
-				ssize_t w = write(fds[n][1], &r, sizeof(r));
-				_exit(w == (ssize_t)sizeof(r) ? 0 : 1);
-			}
-			close(fds[n][1]);
-		}
-		for (unsigned k = 0; k < n; k++) {
-			unsigned g = g0 + k;
-			if (kids[k] <= 0)
-				continue;
-			ssize_t got = 0, r;
-			char *p = (char *)&res[g];
-			while ((r = read(fds[k][0], p + got, sizeof(res[g]) - (size_t)got)) > 0)
-				got += r;
-			close(fds[k][0]);
-			waitpid(kids[k], NULL, 0);
-			if (got != (ssize_t)sizeof(res[g]))
-				memset(&res[g], 0, sizeof(res[g]));
-		}
-	}
+	run_guests(cfg, res, run, NGUESTS, ncpu > 0 ? (unsigned)ncpu : 1);
 
 	unsigned failed_before = tap.failed;
 	for (unsigned g = 0; g < NGUESTS; g++) {
@@ -587,8 +859,7 @@ int vt_guest_main(int argc, char **argv)
 				char name[128];
 				snprintf(name, sizeof(name), "guest/%s/%s", guests[g].name,
 					 slot[g][i]->name);
-				vt_tap_result(&tap, VT_SKIP, name, "no secure-guest module for this "
-					      "kernel (its headers could not be fetched)");
+				vt_tap_result(&tap, VT_SKIP, name, skip_why[g]);
 			}
 			continue;
 		}
@@ -598,7 +869,7 @@ int vt_guest_main(int argc, char **argv)
 				    res[g].timed_out ? "deadline" :
 				    res[g].done ? "agent done" : "agent not done",
 				    res[g].stuck_after_done ?
-				    "; the guest did not power off within 5 s: stopped" : "",
+				    "; the guest did not power off after its report: stopped" : "",
 				    res[g].started ? "" : " (QEMU did not start)");
 		for (unsigned i = 0; i < cfg[g].ndev; i++)
 			judge(&tap, &prof, &guests[g], slot[g][i], &res[g], &res[g].rep[i],

@@ -136,6 +136,14 @@ enum vt_mx_identity_map {
 	MX_IDMAP_FEATURES_OK,
 };
 
+/* What a driver does with a device that breaks a rule of the used ring. */
+enum vt_mx_reaction {
+	MX_REACT_UNSAID,       /* the profile does not say                       */
+	MX_REACT_BROKEN,       /* the queue is marked broken, said in the kernel
+				  log; its outstanding request never completes  */
+	MX_REACT_IGNORED,      /* nothing is checked: the I/O completes          */
+};
+
 /* One rule of a profile: its value is in struct vt_profile; this records
  * the source it cites and where it was read. */
 struct vt_mx_rule_src {
@@ -149,6 +157,12 @@ enum vt_mx_rule {
 	MX_RULE_DRIVER_WIDTH,          /* driver.address-width                  */
 	MX_RULE_IDENTITY_MAP,          /* identity.map-before                   */
 	MX_RULE_IDENTITY_WIDTH,        /* identity.width-limited                */
+	/* Optional: how the driver takes a device that misbehaves (driver
+	 * hardening), judged in real guests with our device's fault switches. */
+	MX_RULE_USED_ID_RANGE,         /* driver.used-id-out-of-range           */
+	MX_RULE_USED_ID_NOT_HEAD,      /* driver.used-id-not-outstanding        */
+	MX_RULE_USED_LEN_LARGE,        /* driver.used-len-too-large             */
+	MX_RULE_USED_IDX_JUMP,         /* driver.used-idx-jump                  */
 	MX_NRULES
 };
 
@@ -163,6 +177,7 @@ struct vt_profile {
 	enum vt_mx_driver_width driver_width;
 	enum vt_mx_identity_map identity_map;   /* identity-address only        */
 	bool identity_width_limited;            /* identity-address only        */
+	enum vt_mx_reaction reaction[MX_NRULES]; /* the driver.used-* rules      */
 	struct vt_mx_rule_src src[MX_NRULES];
 };
 

@@ -40,6 +40,10 @@ const char *const vt_mx_rule_key[MX_NRULES] = {
 	[MX_RULE_DRIVER_WIDTH]   = "driver.address-width",
 	[MX_RULE_IDENTITY_MAP]   = "identity.map-before",
 	[MX_RULE_IDENTITY_WIDTH] = "identity.width-limited",
+	[MX_RULE_USED_ID_RANGE]    = "driver.used-id-out-of-range",
+	[MX_RULE_USED_ID_NOT_HEAD] = "driver.used-id-not-outstanding",
+	[MX_RULE_USED_LEN_LARGE]   = "driver.used-len-too-large",
+	[MX_RULE_USED_IDX_JUMP]    = "driver.used-idx-jump",
 };
 
 /* The values a rule takes, indexed by its enum value. */
@@ -47,6 +51,7 @@ const char *const vt_mx_rule_key[MX_NRULES] = {
 struct rule_def {
 	const char *values[MAX_RULE_VALUES];
 	bool identity_only;     /* only under ACCESS_PLATFORM_IDENTITY_ADDRESS */
+	bool optional;          /* a profile may leave it out                   */
 };
 
 static const struct rule_def rule_defs[MX_NRULES] = {
@@ -69,6 +74,12 @@ static const struct rule_def rule_defs[MX_NRULES] = {
 		[MX_IDMAP_FEATURES_OK] = "features-ok",
 	} },
 	[MX_RULE_IDENTITY_WIDTH] = { .identity_only = true, .values = { "no", "yes" } },
+#define REACTIONS { [MX_REACT_BROKEN] = "queue-broken", [MX_REACT_IGNORED] = "ignored" }
+	[MX_RULE_USED_ID_RANGE]    = { .optional = true, .values = REACTIONS },
+	[MX_RULE_USED_ID_NOT_HEAD] = { .optional = true, .values = REACTIONS },
+	[MX_RULE_USED_LEN_LARGE]   = { .optional = true, .values = REACTIONS },
+	[MX_RULE_USED_IDX_JUMP]    = { .optional = true, .values = REACTIONS },
+#undef REACTIONS
 };
 
 static const char *const proposal_names[] = {
@@ -168,6 +179,10 @@ static void rule_put(struct vt_profile *p, enum vt_mx_rule r, unsigned v)
 		break;
 	case MX_RULE_IDENTITY_WIDTH:
 		p->identity_width_limited = v != 0;
+		break;
+	case MX_RULE_USED_ID_RANGE: case MX_RULE_USED_ID_NOT_HEAD:
+	case MX_RULE_USED_LEN_LARGE: case MX_RULE_USED_IDX_JUMP:
+		p->reaction[r] = (enum vt_mx_reaction)v;
 		break;
 	case MX_NRULES:
 		break;
@@ -284,8 +299,8 @@ static int check_profile(const struct vt_profile *p, unsigned bit_line, struct p
 {
 	for (unsigned r = 0; r < MX_NRULES; r++) {
 		enum vt_mx_rule rr = (enum vt_mx_rule)r;
-		bool needed = !rule_defs[r].identity_only ||
-			      p->proposal == MX_PROPOSAL_IDENTITY_ADDRESS;
+		bool needed = !rule_defs[r].optional && (!rule_defs[r].identity_only ||
+			      p->proposal == MX_PROPOSAL_IDENTITY_ADDRESS);
 		if (needed && !rule_given(p, rr)) {
 			pb->line = 0;
 			if (rule_defs[r].identity_only)

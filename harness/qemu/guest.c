@@ -20,6 +20,18 @@
  * process, before QEMU starts; guest RAM is then a shared memfd
  * (-object memory-backend-memfd,share=on, -machine q35,memory-backend=mem)
  * so the backend can map it, and [-bios FIRMWARE] may pick the firmware.
+ *
+ * A microvm guest (no PCI, no IOMMU, QEMU's qboot firmware) instead has
+ *     -machine microvm -global virtio-mmio.force-legacy=false
+ *     -append "... tsc_early_khz=<host kHz>"
+ *     -serial file:DIR/console.log     (ttyS0, microvm's own ISA serial port)
+ *     -chardev file,id=agent,path=DIR/agent.tap
+ *     -device isa-serial,index=1,chardev=agent   (ttyS1: the agent's TAP)
+ *     -device virtio-...-device,...            one per cell, no addr
+ * microvm's ACPI tables name the virtio-mmio transports (LNRO0005) and
+ * let poweroff end the guest.  Without tsc_early_khz the kernel may hang
+ * calibrating its clock against the PIT on a busy host; without the
+ * -global every transport is the legacy (version 1) virtio-mmio.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -102,7 +114,45 @@ static bool has_vhost(const struct vt_guest_cfg *c)
 struct backends {
 	struct vhu_back *b[VT_GUEST_MAX_DEVS];
 	struct vt_verdict vd[VT_GUEST_MAX_DEVS];
+	char console[300];        /* where a secure guest names its bounce pool */
 };
+
+/* A secure guest's bounce pool, as its /init prints it on the console
+ * ("swiotlb: mapped [mem 0xSTART-0xEND] (64MB)", END exclusive).  The
+ * device asks when its first ring goes live: by then the guest has
+ * printed it, but the console may lag a little behind, so it waits up to
+ * 5 s for the line. */
+static int bounce_pool(void *ctx, uint64_t *gpa, uint64_t *len, char *why, size_t whylen)
+{
+	const struct backends *bk = ctx;
+	static const char key[] = "swiotlb: mapped [mem ";
+	double end = now_s() + 5.0;
+
+	do {
+		FILE *f = fopen(bk->console, "r");
+		char line[256];
+		while (f && fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, key);
+			unsigned long long lo, hi;
+			if (!p || sscanf(p + sizeof(key) - 1, "%llx-%llx]", &lo, &hi) != 2)
+				continue;
+			fclose(f);
+			if (hi <= lo || (lo | hi) & 0xfff) {
+				snprintf(why, whylen, "range 0x%llx-0x%llx printed by the guest is not "
+					 "a page-aligned range", lo, hi);
+				return -1;
+			}
+			*gpa = lo;
+			*len = hi - lo;
+			return 0;
+		}
+		if (f)
+			fclose(f);
+		usleep(20000);
+	} while (now_s() < end);
+	snprintf(why, whylen, "was never printed on the console (no \"%s\" line)", key);
+	return -1;
+}
 
 static void vhost_sock(char *buf, size_t len, const char *dir, unsigned i)
 {
@@ -121,13 +171,18 @@ static int backends_start(struct backends *bk, const struct vt_guest_cfg *c, con
 		char sock[300], e[160] = "";
 		vhost_sock(sock, sizeof(sock), dir, i);
 		vt_verdict_init(&bk->vd[i]);
+		snprintf(bk->console, sizeof(bk->console), "%s/console.log", dir);
+		struct vt_device_opts dopts = { .fault = (enum vt_dev_fault)v->fault };
 		struct vhu_back_opts o = {
+			.dev = v->fault ? &dopts : NULL,
 			.type = v->type,
 			.offer = v->offer,
 			.vd = &bk->vd[i],
 			.msg_timeout_ms = 5000,
 			.iotlb_timeout_ms = 5000,
 			.accept_timeout_ms = timeout_ms,
+			.bounce_pool = c->secure_memory ? bounce_pool : NULL,
+			.bounce_ctx = bk,
 		};
 		bk->b[i] = vhu_back_start(sock, &o, e, sizeof(e));
 		r->vhost[i].served = true;
@@ -160,6 +215,9 @@ static void copy_findings(struct vt_guest_vhost_result *out, const struct vt_ver
 			snprintf(f->expected, sizeof(f->expected), "%.*s",
 				 (int)sizeof(f->expected) - 1, v->expected);
 			snprintf(f->got, sizeof(f->got), "%.*s", (int)sizeof(f->got) - 1, v->got);
+			f->has_addr = v->has_addr;
+			f->address = v->addr;
+			f->gpa = v->gpa;
 		}
 	}
 }
@@ -178,7 +236,7 @@ static void backends_stop(struct backends *bk, unsigned ndev, struct vt_guest_re
 			usleep(5000);
 			vhu_back_status(bk->b[i], &st);
 		}
-		vhu_back_stop(bk->b[i]);
+		vhu_back_finish(bk->b[i], &st);
 		bk->b[i] = NULL;
 		struct vt_guest_vhost_result *o = &r->vhost[i];
 		o->connected = st.connected;
@@ -196,24 +254,34 @@ static void backends_stop(struct backends *bk, unsigned ndev, struct vt_guest_re
 		o->iotlb_unanswered = st.iotlb_unanswered;
 		o->iotlb_updates = st.iotlb_updates;
 		o->iotlb_invalidates = st.iotlb_invalidates;
+		o->secure = st.secure;
+		o->pool_gpa = st.pool_gpa;
+		o->pool_len = st.pool_len;
+		snprintf(o->pool_why, sizeof(o->pool_why), "%.*s", (int)sizeof(o->pool_why) - 1,
+			 st.pool_why);
+		o->private_pages = st.private_pages;
 		copy_findings(o, &bk->vd[i]);
 	}
 }
 
-/* The -device lines of one cell, with what it needs behind it. */
+/* The -device lines of one cell, with what it needs behind it.  A PCI
+ * device sits at its own slot; a virtio-mmio device takes the next free
+ * transport (see mmio_index). */
 static int add_device(struct argbuf *a, const char *dir, unsigned i, const struct vt_guest_dev *d,
-		      char *err, size_t errlen)
+		      bool mmio, char *err, size_t errlen)
 {
-	unsigned slot = VT_GUEST_FIRST_SLOT + i;
+	char addr[16] = "";
 	const char *sep = d->props[0] ? "," : "";
 
+	if (!mmio)
+		snprintf(addr, sizeof(addr), ",addr=0x%x", VT_GUEST_FIRST_SLOT + i);
 	if (d->vhost.type) {
 		char sock[300];
 		vhost_sock(sock, sizeof(sock), dir, i);
 		arg(a, "-chardev");
 		arg(a, "socket,id=vu%u,path=%s", i, sock);
 		arg(a, "-device");
-		arg(a, "%s,addr=0x%x,chardev=vu%u%s%s", d->device, slot, i, sep, d->props);
+		arg(a, "%s%s,chardev=vu%u%s%s", d->device, addr, i, sep, d->props);
 	} else if (d->disk) {
 		char img[320];
 		snprintf(img, sizeof(img), "%s/disk%u.img", dir, i);
@@ -224,24 +292,49 @@ static int add_device(struct argbuf *a, const char *dir, unsigned i, const struc
 		arg(a, "-drive");
 		arg(a, "if=none,id=d%u,file=%s,format=raw", i, img);
 		arg(a, "-device");
-		arg(a, "%s,addr=0x%x,drive=d%u%s%s", d->device, slot, i, sep, d->props);
+		arg(a, "%s%s,drive=d%u%s%s", d->device, addr, i, sep, d->props);
 	} else if (d->rng) {
 		arg(a, "-object");
 		arg(a, "rng-random,id=rng%u,filename=/dev/urandom", i);
 		arg(a, "-device");
-		arg(a, "%s,addr=0x%x,rng=rng%u%s%s", d->device, slot, i, sep, d->props);
+		arg(a, "%s%s,rng=rng%u%s%s", d->device, addr, i, sep, d->props);
 	} else if (d->console) {
 		arg(a, "-device");
-		arg(a, "%s,addr=0x%x,id=vs%u%s%s", d->device, slot, i, sep, d->props);
+		arg(a, "%s%s,id=vs%u%s%s", d->device, addr, i, sep, d->props);
 		arg(a, "-chardev");
 		arg(a, "null,id=con%u", i);
 		arg(a, "-device");
 		arg(a, "virtconsole,bus=vs%u.0,chardev=con%u", i, i);
 	} else {
 		arg(a, "-device");
-		arg(a, "%s,addr=0x%x%s%s", d->device, slot, sep, d->props);
+		arg(a, "%s%s%s%s", d->device, addr, sep, d->props);
 	}
 	return 0;
+}
+
+/* The host's TSC rate in kHz ("cpu MHz" of /proc/cpuinfo, rounded), for
+ * tsc_early_khz; 0 when it is not known. */
+static unsigned host_tsc_khz(void)
+{
+	static unsigned khz;
+	static bool known;
+	char line[256];
+	double mhz;
+
+	if (known)
+		return khz;
+	known = true;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) {   /* "cpu MHz\t\t: 2596.144" */
+			if (mhz > 1 && mhz < 100000)
+				khz = (unsigned)(mhz * 1000 + 0.5);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return khz;
 }
 
 static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const char *dir)
@@ -250,16 +343,22 @@ static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const cha
 	arg(a, "-accel");
 	arg(a, "%s", c->kvm ? "kvm" : "tcg");
 	unsigned mem = c->mem_mb ? c->mem_mb : 512;
+	const char *machine = c->microvm ? "microvm" : "q35";
 	if (has_vhost(c)) {
 		/* A vhost-user backend maps guest RAM through the fds of
 		 * SET_MEM_TABLE: RAM must be a shared memfd. */
 		arg(a, "-object");
 		arg(a, "memory-backend-memfd,id=mem,size=%uM,share=on", mem);
 		arg(a, "-machine");
-		arg(a, "q35,memory-backend=mem");
+		arg(a, "%s,memory-backend=mem", machine);
 	} else {
 		arg(a, "-machine");
-		arg(a, "q35");
+		arg(a, "%s", machine);
+	}
+	if (c->microvm) {
+		/* modern virtio-mmio (version 2): VERSION_1 and 64 feature bits */
+		arg(a, "-global");
+		arg(a, "virtio-mmio.force-legacy=false");
 	}
 	arg(a, "-m");
 	arg(a, "%u", mem);
@@ -287,14 +386,28 @@ static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const cha
 	 * not pass on, and the device would go on using stale translations.
 	 * Strict mode invalidates each unmapped range at once. */
 	bool strict = c->iommu_aw && has_vhost(c);
+	char tsc[32] = "";
+	unsigned khz = c->microvm ? host_tsc_khz() : 0;
+	if (khz)
+		snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", khz);
 	arg(a, "-append");
-	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s%s",
+	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s%s%s",
 	    c->iommu_aw ? " intel_iommu=on iommu.forcedac=1" : "",
-	    strict ? " iommu.strict=1" : "", c->append ? " " : "", c->append ? c->append : "");
+	    strict ? " iommu.strict=1" : "", tsc, c->append ? " " : "",
+	    c->append ? c->append : "");
 	arg(a, "-serial");
 	arg(a, "file:%s/console.log", dir);
-	arg(a, "-serial");
-	arg(a, "file:%s/agent.tap", dir);
+	if (c->microvm) {
+		/* microvm has one serial port of its own: the agent's is a
+		 * second ISA port at the legacy address of ttyS1 */
+		arg(a, "-chardev");
+		arg(a, "file,id=agent,path=%s/agent.tap", dir);
+		arg(a, "-device");
+		arg(a, "isa-serial,index=1,chardev=agent");
+	} else {
+		arg(a, "-serial");
+		arg(a, "file:%s/agent.tap", dir);
+	}
 }
 
 /* The last `len - 1` bytes of a file, from a line start. */
@@ -316,10 +429,35 @@ static void file_tail(const char *path, char *buf, size_t len)
 	close(fd);
 }
 
-/* "pci-0000:00:05.0" -> slot index 2, or -1. */
+/* microvm's virtio-mmio transports: MMIO_TRANSPORTS register windows of
+ * MMIO_STRIDE bytes from MMIO_BASE.  QEMU plugs the -device's into them
+ * from the top down: the first device sits in the last window, the i-th
+ * in window MMIO_TRANSPORTS - 1 - i (QEMU 7.2, measured). */
+#define MMIO_BASE       0xfeb00000ull
+#define MMIO_STRIDE     0x200u
+#define MMIO_TRANSPORTS 24u
+
+/* "mmio-0xfeb02a00" -> device index 2, or -1. */
+static int mmio_index(const char *name, unsigned nrep)
+{
+	unsigned long long base;
+	int end = 0;
+	if (sscanf(name, "mmio-0x%llx%n", &base, &end) != 1 || name[end] || base < MMIO_BASE ||
+	    (base - MMIO_BASE) % MMIO_STRIDE)
+		return -1;
+	unsigned long long w = (base - MMIO_BASE) / MMIO_STRIDE;
+	if (w >= MMIO_TRANSPORTS || MMIO_TRANSPORTS - 1 - w >= nrep)
+		return -1;
+	return (int)(MMIO_TRANSPORTS - 1 - w);
+}
+
+/* "pci-0000:00:05.0" -> slot index 2, a virtio-mmio name -> its device
+ * index, or -1. */
 static int slot_index(const char *name, unsigned nrep)
 {
 	unsigned dom, bus, slot, fn;
+	if (strncmp(name, "mmio-", 5) == 0)
+		return mmio_index(name, nrep);
 	if (sscanf(name, "pci-%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || dom || bus || fn)
 		return -1;
 	if (slot < VT_GUEST_FIRST_SLOT || slot - VT_GUEST_FIRST_SLOT >= nrep)
@@ -345,6 +483,8 @@ static void fact(struct vt_guest_report *r, const char *key, const char *val)
 		r->status = (uint32_t)strtoul(val, NULL, 0);
 	else if (strcmp(key, "driver") == 0)
 		snprintf(r->driver, sizeof(r->driver), "%.*s", (int)sizeof(r->driver) - 1, val);
+	else if (strcmp(key, "virtio-device") == 0)
+		snprintf(r->vdev, sizeof(r->vdev), "%.*s", (int)strcspn(val, " "), val);
 	else if (strcmp(key, "io") == 0)
 		snprintf(r->io, sizeof(r->io), "%.*s", (int)sizeof(r->io) - 1, val);
 }
@@ -374,8 +514,8 @@ bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned 
 			continue;
 		}
 		if (!top && cur >= 0 && s[0] == '#') {
-			char key[16], val[160];
-			if (sscanf(s, "# %15[a-z]: %159[^\n]", key, val) == 2)
+			char key[24], val[160];
+			if (sscanf(s, "# %23[a-z-]: %159[^\n]", key, val) == 2)
 				fact(&rep[cur], key, val);
 			continue;
 		}
@@ -411,7 +551,7 @@ static bool agent_done(const char *tap)
  * report is complete, so the cells are still judged; the diagnostics say
  * what happened). */
 static int wait_guest(struct vt_proc *p, const char *tap, unsigned timeout_ms,
-		      struct vt_guest_result *r)
+		      unsigned grace_ms, struct vt_guest_result *r)
 {
 	double end = now_s() + timeout_ms / 1000.0, grace = 0;
 	for (;;) {
@@ -419,7 +559,7 @@ static int wait_guest(struct vt_proc *p, const char *tap, unsigned timeout_ms,
 			return 0;
 		double t = now_s();
 		if (!grace && agent_done(tap))
-			grace = t + GUEST_POWEROFF_MS / 1000.0;
+			grace = t + (grace_ms ? grace_ms : GUEST_POWEROFF_MS) / 1000.0;
 		if (grace && t >= grace) {
 			r->stuck_after_done = true;
 			return -1;
@@ -429,6 +569,35 @@ static int wait_guest(struct vt_proc *p, const char *tap, unsigned timeout_ms,
 			return -1;
 		}
 	}
+}
+
+/* What the kernel said about each device on the console (errors show
+ * even under "quiet"): the first line naming "virtioN: ", e.g.
+ * "virtio_blk virtio3: req.0:id 300 out of range". */
+static void kernel_messages(const char *console, struct vt_guest_report *rep, unsigned n)
+{
+	FILE *f = fopen(console, "r");
+	char line[512], key[24];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		for (unsigned i = 0; i < n; i++) {
+			if (!rep[i].vdev[0] || rep[i].kmsg[0])
+				continue;
+			snprintf(key, sizeof(key), " %s: ", rep[i].vdev);
+			const char *p = strstr(line, key);
+			if (!p)
+				continue;
+			/* from the driver's name on, without the time stamp */
+			const char *from = p;
+			while (from > line && from[-1] != ' ' && from[-1] != ']')
+				from--;
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(rep[i].kmsg, sizeof(rep[i].kmsg), "%.*s",
+				 (int)sizeof(rep[i].kmsg) - 1, from);
+		}
+	}
+	if (f)
+		fclose(f);
 }
 
 int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
@@ -453,6 +622,15 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 			 VT_GUEST_MAX_DEVS);
 		goto out;
 	}
+	if (c->microvm && c->iommu_aw) {
+		snprintf(err, errlen, "microvm has no PCI bus for intel-iommu");
+		goto out;
+	}
+	if (c->microvm && c->ndev > MMIO_TRANSPORTS) {
+		snprintf(err, errlen, "%u devices, microvm has %u virtio-mmio transports", c->ndev,
+			 MMIO_TRANSPORTS);
+		goto out;
+	}
 	char name[32];
 	snprintf(name, sizeof(name), "guest.%d.%u", (int)getpid(), seq++);
 	if (vt_proc_path(r->dir, sizeof(r->dir), name) || mkdir(r->dir, 0700)) {
@@ -461,7 +639,7 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	}
 	build_argv(a, c, r->dir);
 	for (unsigned i = 0; i < c->ndev; i++)
-		if (add_device(a, r->dir, i, &c->dev[i], err, errlen))
+		if (add_device(a, r->dir, i, &c->dev[i], c->microvm, err, errlen))
 			goto out;
 	if (a->full) {
 		snprintf(err, errlen, "QEMU command line too long");
@@ -478,7 +656,7 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	r->started = true;
 	char tap[320];
 	snprintf(tap, sizeof(tap), "%s/agent.tap", r->dir);
-	if (wait_guest(&p, tap, timeout, r)) {
+	if (wait_guest(&p, tap, timeout, c->poweroff_ms, r)) {
 		vt_proc_stop(&p, 500);
 	} else {
 		r->exit_status = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
@@ -491,6 +669,8 @@ int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *
 	file_tail(path, r->console_tail, sizeof(r->console_tail));
 	snprintf(path, sizeof(path), "%s/agent.tap", r->dir);
 	r->done = vt_guest_parse_tap(path, r->rep, c->ndev);
+	snprintf(path, sizeof(path), "%s/console.log", r->dir);
+	kernel_messages(path, r->rep, c->ndev);
 	rc = 0;
 out:
 	if (bk)
@@ -579,5 +759,48 @@ bool vt_guest_kvm_works(const char *vmlinux, const char *initrd)
 		known = 1;
 	free(r);
 	probe_remember(known);
+	return known;
+}
+
+/* Does `QEMU -machine help` list the machine?  1 yes, 0 no (why says so). */
+static int machine_listed(const char *machine, char *why, size_t len)
+{
+	struct vt_proc p;
+	char err[160], log[256], line[256];
+	char *argv[] = { (char *)vt_qemu_binary(), (char *)"-machine", (char *)"help", NULL };
+	struct vt_proc_opts o = { .log_path = log };
+	size_t n = strlen(machine);
+	int found = 0;
+
+	if (vt_proc_path(log, sizeof(log), "qemu-machines.log")) {
+		snprintf(why, len, "no scratch directory for `%s -machine help`", argv[0]);
+		return 0;
+	}
+	if (vt_proc_spawn(&p, argv, &o, err, sizeof(err))) {
+		snprintf(why, len, "%s", err);
+		return 0;
+	}
+	if (vt_proc_wait(&p, 10000))
+		vt_proc_stop(&p, 100);
+	FILE *f = fopen(log, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strncmp(line, machine, n) == 0 && (line[n] == ' ' || line[n] == '\n');
+	if (f)
+		fclose(f);
+	unlink(log);
+	if (!found)
+		snprintf(why, len, "%s has no %s machine (not in its -machine help)", argv[0],
+			 machine);
+	return found;
+}
+
+bool vt_guest_microvm_supported(char *why, size_t len)
+{
+	static int known = -1;
+	static char reason[256];
+	if (known < 0)
+		known = machine_listed("microvm", reason, sizeof(reason));
+	if (!known)
+		snprintf(why, len, "%s", reason);
 	return known;
 }

@@ -11,6 +11,10 @@
  * "pci-0000:00:SS.0", with the facts the host judges (virtio device id,
  * negotiated features, status, driver, I/O result).
  *
+ * On -M microvm (no PCI) the devices are virtio-mmio transports instead,
+ * named by their register base ("mmio-0xfeb02e00"); the agent's port is a
+ * second ISA serial port, ttyS1 as on q35.
+ *
  * The console (ttyS0) and QEMU's own output are kept apart in the run's
  * directory and attached to failures.  A guest that hangs, panics or never
  * says it is done is stopped at its deadline: never a hang of the harness.
@@ -32,6 +36,9 @@ struct vt_device_type;
 struct vt_guest_vhost {
 	const struct vt_device_type *type;   /* NULL: a QEMU device           */
 	uint64_t offer;           /* device-independent features offered        */
+	unsigned fault;           /* enum vt_dev_fault: a device that breaks one
+				     rule on purpose, to see how the guest's
+				     driver takes it (0: none)                 */
 };
 
 struct vt_guest_dev {
@@ -53,6 +60,12 @@ struct vt_guest_cfg {
 	const char *bios;         /* firmware image (-bios), or NULL: QEMU's own   */
 	unsigned timeout_ms;      /* 0: 60000                                      */
 	bool kvm;                 /* -accel kvm (only after vt_guest_kvm_works)    */
+	bool microvm;             /* -M microvm: virtio-mmio devices, no PCI, no
+				     IOMMU (see vt_guest_microvm_supported)     */
+	unsigned poweroff_ms;     /* from the agent's report to QEMU's exit; past
+				     it the guest is stopped (0: 5000)          */
+	bool secure_memory;       /* a secure guest: our devices hold it to its
+				     bounce pool (printed by /init) and rings  */
 	unsigned ndev;
 	struct vt_guest_dev dev[VT_GUEST_MAX_DEVS];
 };
@@ -67,6 +80,8 @@ struct vt_guest_report {
 	char driver[32];          /* "virtio_blk", "none"                          */
 	char io[96];              /* "ok", "fail <reason>", "none"                 */
 	char first_failure[160];  /* the first failing subtest line, if any        */
+	char vdev[16];            /* the kernel's name for it: "virtio3"           */
+	char kmsg[160];           /* the first console line naming vdev, if any    */
 };
 
 /* A rule our device found broken (a copy of a struct vt_violation that
@@ -79,6 +94,8 @@ struct vt_guest_finding {
 	char msg[160];
 	char expected[48];
 	char got[48];
+	bool has_addr;            /* a memory rule: where                        */
+	uint64_t address, gpa;
 };
 
 /* What our vhost-user device saw of its session with QEMU and the guest. */
@@ -88,6 +105,11 @@ struct vt_guest_vhost_result {
 	char why[128];            /* how the session ended, or why it never began */
 	uint64_t negotiated, protocol, requests, kicks, calls;
 	uint64_t iotlb_misses, iotlb_unanswered, iotlb_updates, iotlb_invalidates;
+	bool secure;              /* the guest's memory was private but for its
+				     bounce pool and rings                     */
+	uint64_t pool_gpa, pool_len;   /* the bounce pool shared (len 0: never)  */
+	char pool_why[128];       /* why not                                    */
+	uint64_t private_pages;   /* private pages the device was made to touch */
 	unsigned n_must;          /* MUST-level records (kept or dropped)        */
 	unsigned n_advice;        /* SHOULD-level records kept                   */
 	unsigned nfind;           /* findings kept below (MUST ones first)       */
@@ -119,12 +141,17 @@ struct vt_guest_result {
 int vt_guest_run(const struct vt_guest_cfg *c, struct vt_guest_result *r, char *err,
 		 size_t errlen);
 
-/* Parse an agent TAP file into reports by slot (index i = slot
- * VT_GUEST_FIRST_SLOT + i).  Returns whether "# vcts-agent: done" was seen. */
+/* Parse an agent TAP file into reports by device index: i is the device
+ * at PCI slot VT_GUEST_FIRST_SLOT + i, or the i-th virtio-mmio device of a
+ * microvm guest.  Returns whether "# vcts-agent: done" was seen. */
 bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned nrep);
 
 /* Does KVM work here?  /dev/kvm must open and a short probe boot of the
  * given kernel must finish; the answer is kept for the process. */
 bool vt_guest_kvm_works(const char *vmlinux, const char *initrd);
+
+/* Does this QEMU have the microvm machine?  false with the reason in why;
+ * the answer is kept for the process. */
+bool vt_guest_microvm_supported(char *why, size_t len);
 
 #endif

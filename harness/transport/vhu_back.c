@@ -86,6 +86,8 @@ struct vhu_back {
 	struct vhu_msg held[HELD_MAX];
 	unsigned hhead, hlen;
 
+	bool pool_shared;     /* secure guest: the bounce pool is shared    */
+
 	pthread_mutex_t lock; /* guards st */
 	struct vhu_back_status st;
 };
@@ -534,6 +536,49 @@ static bool ring_translated(struct vhu_back *b, struct vring *v, bool wait)
 	return ok;
 }
 
+/* A secure guest shares its bounce pool and its rings, nothing else:
+ * share the pool once (asking the guest's side where it is) and the
+ * ring's three areas (again at each go-live: idempotent).  Returns 0, or -1 (session ended). */
+static int share_ring(struct vhu_back *b, unsigned q, struct vring *v, uint64_t desc,
+		      uint64_t avail, uint64_t used)
+{
+	if (iotlb_on(b)) {
+		end_session(b, true, "ring %u: a secure guest's rings behind an IOTLB are not "
+			    "modelled", q);
+		return -1;
+	}
+	if (!b->pool_shared) {
+		/* Asked once.  A pool that cannot be learnt leaves only the
+		 * rings shared: the session goes on (the guest must not hang)
+		 * and the reason is kept for the verdict. */
+		uint64_t gpa = 0, len = 0;
+		char why[160] = "";
+		b->pool_shared = true;
+		if (b->o.bounce_pool(b->o.bounce_ctx, &gpa, &len, why, sizeof(why)) == 0 &&
+		    (len == 0 || gmem_share(b->gm, gpa, len)))
+			snprintf(why, sizeof(why), "0x%llx+0x%llx is not guest RAM",
+				 (unsigned long long)gpa, (unsigned long long)len);
+		pthread_mutex_lock(&b->lock);
+		if (why[0]) {
+			snprintf(b->st.pool_why, sizeof(b->st.pool_why), "%s", why);
+		} else {
+			b->st.pool_gpa = gpa;
+			b->st.pool_len = len;
+		}
+		pthread_mutex_unlock(&b->lock);
+	}
+	struct ring_area a[3];
+	uint64_t gpa[3] = { desc, avail, used };
+	ring_areas(b, v, a);
+	for (unsigned i = 0; i < 3; i++)
+		if (gmem_share(b->gm, gpa[i], a[i].len)) {
+			end_session(b, true, "ring %u: area at 0x%llx cannot be shared", q,
+				    (unsigned long long)gpa[i]);
+			return -1;
+		}
+	return 0;
+}
+
 /* Hand a ring that is started and enabled to the device; the first one
  * makes the device live (DRIVER_OK).  With ACCESS_PLATFORM its areas must
  * be translated first (ring_translated; `wait` as there): until they
@@ -566,6 +611,8 @@ static int ring_go_live(struct vhu_back *b, unsigned q, bool wait)
 			    (unsigned long long)v->used_ua);
 		return -1;
 	}
+	if (b->o.bounce_pool && share_ring(b, q, v, desc, avail, used))
+		return -1;
 	vt_device_queue_set(b->dev, q, v->num, desc, avail, used);
 	vt_device_queue_enable(b->dev, q);
 	v->live = true;
@@ -643,7 +690,8 @@ static void on_mem_table(struct vhu_back *b, struct vhu_msg *m)
 		fds[i] = m->fds[i];
 		offs[i] = r->mmap_offset;
 	}
-	struct gmem *gm = gmem_create_from_fds(&l, fds, offs);
+	struct gmem *gm = b->o.bounce_pool ? gmem_create_observed(&l, fds, offs) :
+			   gmem_create_from_fds(&l, fds, offs);
 	if (!gm) {
 		end_session(b, true, "SET_MEM_TABLE: mapping %u regions failed: %s", mem->nregions,
 			    strerror(errno));
@@ -654,6 +702,8 @@ static void on_mem_table(struct vhu_back *b, struct vhu_msg *m)
 	b->gm = gm;
 	b->dma.gm = gm;
 	gmem_destroy(old);
+	/* new memory: nothing of it is shared yet */
+	b->pool_shared = false;
 	memcpy(b->regions, mem->region, mem->nregions * sizeof(struct vhu_mem_region));
 	b->nregions = mem->nregions;
 	/* translations point into the old table: gone with it */
@@ -1057,6 +1107,13 @@ static void *service_thread(void *arg)
 
 	if (accept_front_end(b))
 		serve(b);
+	/* the session is over: the memory is ours alone to look at */
+	if (b->o.bounce_pool && b->gm) {
+		uint64_t n = gmem_log_count(b->gm, true);
+		pthread_mutex_lock(&b->lock);
+		b->st.private_pages = n;
+		pthread_mutex_unlock(&b->lock);
+	}
 	return NULL;
 }
 
@@ -1115,6 +1172,7 @@ struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o,
 	}
 	pthread_mutex_init(&b->lock, NULL);
 	b->o = *o;
+	b->st.secure = o->bounce_pool != NULL;
 	b->o.msg_timeout_ms = o->msg_timeout_ms ? o->msg_timeout_ms : DEFAULT_MSG_MS;
 	b->o.accept_timeout_ms = o->accept_timeout_ms ? o->accept_timeout_ms : DEFAULT_ACCEPT_MS;
 	b->sock = b->listen_fd = b->stop_fd = b->backend_fd = -1;
@@ -1195,7 +1253,7 @@ struct vt_device *vhu_back_device(struct vhu_back *b)
 	return b->dev;
 }
 
-void vhu_back_stop(struct vhu_back *b)
+void vhu_back_finish(struct vhu_back *b, struct vhu_back_status *st)
 {
 	uint64_t one = 1;
 
@@ -1206,5 +1264,12 @@ void vhu_back_stop(struct vhu_back *b)
 			end_session(b, true, "cannot stop the service thread");
 		pthread_join(b->thread, NULL);
 	}
+	if (st)
+		vhu_back_status(b, st);
 	release(b);
+}
+
+void vhu_back_stop(struct vhu_back *b)
+{
+	vhu_back_finish(b, NULL);
 }

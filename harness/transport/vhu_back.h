@@ -60,6 +60,20 @@
  * by a request (SET_VRING_KICK / ENABLE) whose areas are not translated
  * yet only sends its misses and waits: it goes live once the updates
  * have come, or at its first kick.
+ *
+ * A secure guest (opts.bounce_pool set).  Its memory is private except
+ * what it shares: the bounce pool its DMA layer copies every buffer
+ * through, and the rings.  The memory table then becomes observed guest
+ * memory (gmem_create_observed): before the first ring goes live the
+ * backend asks bounce_pool() for the pool's guest-physical range (it may
+ * wait a little for the guest to tell it) and shares it, and each ring's
+ * areas are shared as the ring goes live.  Any other page the driver
+ * hands over is recorded as INV-unshared-access (once per page, blamed
+ * on the driver) and served anyway, so the guest runs to its end.  A
+ * pool that cannot be learnt is not shared (status pool_why says why):
+ * the session goes on with only the rings shared.  Rings
+ * behind an IOTLB are not modelled in a secure guest (the session ends
+ * with a reason).
  */
 #ifndef VCTS_VHU_BACK_H
 #define VCTS_VHU_BACK_H
@@ -81,6 +95,10 @@ struct vhu_back_opts {
 	 * its type and offer are replaced by `type` and `offer` above. */
 	const struct vt_device_opts *dev;
 	unsigned iotlb_timeout_ms;    /* wait for an IOTLB update; 0: msg_timeout_ms */
+	/* A secure guest: the bounce pool's range [*gpa, *gpa + *len), or -1
+	 * with a one-line reason.  NULL: a guest whose memory is all shared. */
+	int (*bounce_pool)(void *ctx, uint64_t *gpa, uint64_t *len, char *why, size_t whylen);
+	void *bounce_ctx;
 };
 
 #define VHU_BACK_MAX_REGIONS 8        /* VHU_MAX_REGIONS */
@@ -107,6 +125,12 @@ struct vhu_back_status {
 	uint64_t iotlb_updates, iotlb_invalidates;
 	uint64_t iotlb_rejected;      /* updates refused (not in the memory table) */
 	uint64_t held_requests;       /* requests held while a miss was pending */
+	/* a secure guest (opts.bounce_pool) */
+	bool secure;
+	uint64_t pool_gpa, pool_len;  /* the bounce pool shared (len 0: not yet) */
+	char pool_why[160];           /* why it could not be shared               */
+	uint64_t private_pages;       /* private pages the device touched: final
+					 once the session is over (vhu_back_finish) */
 };
 
 struct vhu_back;
@@ -122,5 +146,7 @@ struct vt_device *vhu_back_device(struct vhu_back *b);
 /* End the session, join the thread, free the device and guest memory,
  * remove the socket. */
 void vhu_back_stop(struct vhu_back *b);
+/* vhu_back_stop, giving the session's final status first. */
+void vhu_back_finish(struct vhu_back *b, struct vhu_back_status *st);
 
 #endif

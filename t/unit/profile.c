@@ -132,28 +132,32 @@ struct expect {
 	enum vt_mx_identity_map idmap;
 	bool idwidth;
 	const char *src[MX_NRULES];     /* NULL: the rule is absent */
+	enum vt_mx_reaction react[MX_NRULES]; /* the driver.used-* rules */
 };
 
 static const struct expect shipped[] = {
 	{ "spec-1.4", MX_PROPOSAL_NONE, 0, MX_SECURE_PROCEED, MX_DEVREF_NEVER, MX_WIDTH_RESPECT,
-	  0, false, { "DRV-6.1", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL } },
+	  0, false, { "DRV-6.1", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL }, { MX_REACT_UNSAID } },
 	{ "strict-cc", MX_PROPOSAL_NONE, 0, MX_SECURE_REFUSE, MX_DEVREF_RESTRICTED,
 	  MX_WIDTH_RESPECT, 0, false,
-	  { "POL-cc-secure-refuses", "POL-cc-device-refuses", "DRV-6.1", NULL, NULL } },
+	  { "POL-cc-secure-refuses", "POL-cc-device-refuses", "DRV-6.1", NULL, NULL }, { MX_REACT_UNSAID } },
 	{ "linux-6.1", MX_PROPOSAL_NONE, 0, MX_SECURE_REFUSE, MX_DEVREF_NEVER, MX_WIDTH_IGNORE,
 	  0, false,
 	  { "POL-linux61-secure-refuses", "POL-spec-device-may-fail", "POL-linux61-dma-mask",
-	    NULL, NULL } },
+	    NULL, NULL, "POL-linux61-bad-ring", "POL-linux61-bad-ring",
+	    "POL-linux61-used-len-unchecked", "POL-linux61-bad-ring" },
+	  { [MX_RULE_USED_ID_RANGE] = MX_REACT_BROKEN, [MX_RULE_USED_ID_NOT_HEAD] = MX_REACT_BROKEN,
+	    [MX_RULE_USED_LEN_LARGE] = MX_REACT_IGNORED, [MX_RULE_USED_IDX_JUMP] = MX_REACT_BROKEN } },
 	{ "bounce-anyway", MX_PROPOSAL_NONE, 0, MX_SECURE_BOUNCE, MX_DEVREF_NEVER,
 	  MX_WIDTH_RESPECT, 0, false,
-	  { "PROP-ba-bounce", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL } },
+	  { "PROP-ba-bounce", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL }, { MX_REACT_UNSAID } },
 	{ "identity-address", MX_PROPOSAL_IDENTITY_ADDRESS, 25, MX_SECURE_REFUSE,
 	  MX_DEVREF_NEVER, MX_WIDTH_RESPECT, MX_IDMAP_DRIVER_OK, true,
 	  { "POL-cc-secure-refuses", "POL-spec-device-may-fail", "DRV-6.1",
-	    "PROP-ia-complete-map", "PROP-ia-width" } },
+	    "PROP-ia-complete-map", "PROP-ia-width" }, { MX_REACT_UNSAID } },
 	{ "no-translation", MX_PROPOSAL_NO_TRANSLATION, 26, MX_SECURE_REFUSE, MX_DEVREF_NEVER,
 	  MX_WIDTH_RESPECT, 0, false,
-	  { "POL-cc-secure-refuses", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL } },
+	  { "POL-cc-secure-refuses", "POL-spec-device-may-fail", "DRV-6.1", NULL, NULL }, { MX_REACT_UNSAID } },
 };
 #define NSHIPPED (sizeof(shipped) / sizeof(shipped[0]))
 
@@ -166,6 +170,8 @@ static void test_rule_keys(void)
 	CU_ASSERT_STRING_EQUAL(vt_mx_rule_key[MX_RULE_DRIVER_WIDTH], "driver.address-width");
 	CU_ASSERT_STRING_EQUAL(vt_mx_rule_key[MX_RULE_IDENTITY_MAP], "identity.map-before");
 	CU_ASSERT_STRING_EQUAL(vt_mx_rule_key[MX_RULE_IDENTITY_WIDTH], "identity.width-limited");
+	CU_ASSERT_STRING_EQUAL(vt_mx_rule_key[MX_RULE_USED_ID_RANGE], "driver.used-id-out-of-range");
+	CU_ASSERT_STRING_EQUAL(vt_mx_rule_key[MX_RULE_USED_IDX_JUMP], "driver.used-idx-jump");
 }
 
 static void test_shipped_list(void)
@@ -195,6 +201,8 @@ static void check_shipped(const struct expect *x)
 	CU_ASSERT_EQUAL(p.driver_width, x->width);
 	CU_ASSERT_EQUAL(p.identity_map, x->idmap);
 	CU_ASSERT_EQUAL(p.identity_width_limited, x->idwidth);
+	for (unsigned r = 0; r < MX_NRULES; r++)
+		CU_ASSERT_EQUAL(p.reaction[r], x->react[r]);
 	for (unsigned r = 0; r < MX_NRULES; r++) {
 		if (!x->src[r]) {
 			CU_ASSERT_STRING_EQUAL(p.src[r].source, "");

@@ -19,3 +19,16 @@ device.refuse-without-access-platform  never   POL-spec-device-may-fail
 
 # drivers/virtio/virtio_pci_common.c: 64-bit DMA mask whatever the device.
 driver.address-width                   ignore  POL-linux61-dma-mask
+
+# What the driver does with a device that breaks a rule of the used ring
+# (drivers/virtio/virtio_ring.c, judged in real guests by our device's
+# fault switches).  A used id beyond the queue or not outstanding is
+# BAD_RING: the queue is marked broken, the kernel says so, and the
+# request in flight never completes; nothing resets the device.  The used
+# length is not checked against the buffer.  A used index that jumps
+# makes the driver read a used element never written: its id is not
+# outstanding, so the same BAD_RING.
+driver.used-id-out-of-range     queue-broken  POL-linux61-bad-ring
+driver.used-id-not-outstanding  queue-broken  POL-linux61-bad-ring
+driver.used-len-too-large       ignored       POL-linux61-used-len-unchecked
+driver.used-idx-jump            queue-broken  POL-linux61-bad-ring
