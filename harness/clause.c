@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clause.h"
+#include "proc.h"
 
 #ifndef VCTS_SRCDIR
 #define VCTS_SRCDIR "."
@@ -88,37 +89,13 @@ const char *vt_clause_default_dir(void)
 
 static char *read_file(const struct tsv *f)
 {
-	FILE *fp = fopen(f->path, "r");
-	if (!fp) {
-		fail_at(f, 0, "cannot open: %s", strerror(errno));
+	char why[128];
+	size_t len;
+	char *buf = vt_file_read(f->path, &len, why, sizeof(why));
+	if (!buf) {
+		fail_at(f, 0, "%s", why);
 		return NULL;
 	}
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t got = fread(buf + len, 1, cap - 1 - len, fp);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	bool bad = !buf || ferror(fp);
-	fclose(fp);
-	if (bad) {
-		free(buf);
-		fail_at(f, 0, "cannot read");
-		return NULL;
-	}
-	buf[len] = '\0';
 	if (strlen(buf) != len) {
 		free(buf);
 		fail_at(f, 0, "contains a NUL byte");

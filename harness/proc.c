@@ -226,6 +226,40 @@ void vt_file_last_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+char *vt_file_read(const char *path, size_t *len, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		char *nb = realloc(buf, cap * 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		snprintf(why, whylen, "%s", buf ? "cannot read" : "out of memory");
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
 void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len)
 {
 	vt_file_last_line(p->log, buf, len);

@@ -70,6 +70,9 @@ int vt_rmtree(const char *path);
 /* The last non-empty line of a file (a log, for verdicts), into buf;
  * empty when the file cannot be read. */
 void vt_file_last_line(const char *path, char *buf, size_t len);
+/* A whole file in a malloc'd buffer with a NUL after its *len bytes, or
+ * NULL with the reason in why ("cannot open: ...", "cannot read", "out of memory"). */
+char *vt_file_read(const char *path, size_t *len, char *why, size_t whylen);
 /* The last line of the process log (for verdicts), into buf. */
 void vt_proc_log_tail(const struct vt_proc *p, char *buf, size_t len);
 

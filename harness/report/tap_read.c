@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../proc.h"
 #include "report.h"
 
 #define MAX_DEPTH 16
@@ -92,36 +93,12 @@ static int not_tap(struct reader *r, const char *text)
 static int read_whole(const char *path, struct vt_rp_tap *t, size_t *size, char *err,
 		      size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	char why[128];
+	t->buf = vt_file_read(path, size, why, sizeof(why));
+	if (!t->buf) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		char *nb = realloc(buf, cap * 2);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		snprintf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	t->buf = buf;
-	*size = n;
 	return 0;
 }
 
