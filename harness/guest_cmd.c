@@ -174,8 +174,7 @@ struct gguest {
  * it (more than 4 GiB of RAM, or a software IOMMU): our device in a
  * secure guest learns it from there (/init echoes the line). */
 #define POOL_APPEND "iommu=soft"
-#define HOSTILE_APPEND "virtio_blk.async_probe=1 virtio_console.async_probe=1 " \
-		       "virtio-rng.async_probe=1 vcts.agent_args=--io-timeout=1"
+#define HOSTILE_APPEND "vcts.async_probe=1 vcts.agent_args=--io-timeout=1"
 static const struct gguest guests[] = {
 	{ "q35", .tr = MX_TR_NONE },
 	{ "q35-iommu39", .iommu_aw = 39, .tr = MX_TR_IOMMU39 },
