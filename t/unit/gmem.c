@@ -637,6 +637,53 @@ static void test_from_fds(void)
 	close(fd);
 }
 
+/* A secure guest's memory handed over by its VMM: private pages stay
+ * reachable; a breach is recorded once per page (blamed as asked) and
+ * carried out; shared pages are silent; the log counts private pages. */
+static void test_observed(void)
+{
+	int fd = memfd_create("guest", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, 4 * PG) == 0);
+	struct gmem_layout l;
+	gmem_layout_init(&l);
+	CU_ASSERT_FATAL(gmem_layout_add(&l, 0, 4 * PG, 0) == 0);
+	const int fds[] = { fd };
+	struct gmem *gm = gmem_create_observed(&l, fds, NULL);
+	CU_ASSERT_FATAL(gm != NULL);
+	CU_ASSERT_TRUE(gmem_secure(gm));
+	memcpy(gmem_drv(gm, PG, 6), "secret", 6);
+	CU_ASSERT_EQUAL(gmem_share(gm, 0, PG), 0);            /* page 0: the pool */
+
+	struct vt_verdict own_vd;
+	struct gmem_dev d;
+	char buf[6];
+	vt_verdict_init(&own_vd);
+	gmem_dev_init(&d, gm, NULL, 64, &own_vd);
+	CU_ASSERT_EQUAL(gmem_dev_read(&d, 16, buf, 6), 0);     /* shared: silent */
+	CU_ASSERT_EQUAL(own_vd.n, 0);
+	/* a private page the driver handed over: recorded on the driver,
+	 * and the device still gets the bytes */
+	CU_ASSERT_EQUAL(gmem_dev_check(&d, PG, 6, false, VT_WHO_DRIVER), 0);
+	CU_ASSERT_EQUAL(gmem_dev_read(&d, PG, buf, 6), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "secret", 6), 0);
+	CU_ASSERT_EQUAL_FATAL(own_vd.n, 1);                    /* once per page */
+	CU_ASSERT_STRING_EQUAL(own_vd.v[0].rule, "INV-unshared-access");
+	CU_ASSERT_EQUAL(own_vd.v[0].who, VT_WHO_DRIVER);
+	CU_ASSERT_EQUAL(own_vd.v[0].page, 1);
+	/* a write over pages 2 and 3: one more record, both written */
+	CU_ASSERT_EQUAL(gmem_dev_write(&d, 3 * PG - 2, "abcd", 4), 0);
+	CU_ASSERT_EQUAL(own_vd.n, 2);
+	CU_ASSERT_EQUAL(own_vd.v[1].who, VT_WHO_DEVICE);
+	CU_ASSERT_EQUAL(memcmp(gmem_drv(gm, 3 * PG - 2, 4), "abcd", 4), 0);
+	CU_ASSERT_EQUAL(gmem_dev_read(&d, 3 * PG, buf, 2), 0);  /* page 3: already said */
+	CU_ASSERT_EQUAL(own_vd.n, 2);
+	CU_ASSERT_EQUAL(gmem_log_count(gm, true), 3);         /* pages 1, 2, 3 */
+	CU_ASSERT_EQUAL(gmem_log_count(gm, false), 4);
+	gmem_destroy(gm);
+	close(fd);
+}
+
 /* A driver bumps a 16-bit ring index while the device reads it through the
  * accessor: every value read must be one the driver wrote, never an old
  * low byte under a new high byte (a torn read). */
@@ -723,6 +770,7 @@ int main(void)
 		{ "backstop leaves real crashes alone", test_backstop_real_crash },
 		{ "destroy leaves nothing behind", test_destroy_leaves_nothing },
 		{ "memory from another owner's fds", test_from_fds },
+		{ "observed secure memory: breaches recorded, then served", test_observed },
 		{ "no torn read of a ring index", test_no_torn_ring_index },
 	};
 	return UNIT_RUN("gmem", tests);
