@@ -599,9 +599,12 @@ static pid_t start_guest(const struct vt_guest_cfg *cfg, int *fd)
 	if (pipe(p))
 		return -1;
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
+		if (vt_proc_bind_to_parent(parent))
+			_exit(1);
 		static struct vt_guest_result r;
 		char e2[200] = "";
 		if (vt_guest_run(cfg, &r, e2, sizeof(e2)))

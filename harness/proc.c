@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 static struct vt_proc *live[MAX_PROCS];
 static char tmpdir[256];
 static bool own_tmpdir;          /* created here: removed at exit */
+static pid_t tmpdir_owner;       /* ...by this process, not a forked child */
 static unsigned spawned;
 
 static uint64_t now_ms(void)
@@ -54,9 +56,94 @@ static void stop_all(void)
 	for (unsigned i = 0; i < MAX_PROCS; i++)
 		if (live[i])
 			vt_proc_stop(live[i], 200);
-	if (own_tmpdir && tmpdir[0]) {
+	if (own_tmpdir && tmpdir[0] && getpid() == tmpdir_owner) {
 		vt_rmtree(tmpdir);
 		own_tmpdir = false;
+	}
+}
+
+/*
+ * Empty the directory open as dirfd and everything below it, with system
+ * calls only (no malloc, no stdio): safe in a signal handler.  Entries
+ * are read again from the start until a pass removes nothing, since
+ * removing while reading may skip some.
+ */
+static void rmtree_at(int dirfd, unsigned depth)
+{
+	char buf[2048] __attribute__((aligned(8)));
+	bool removed = true;
+	while (removed) {
+		removed = false;
+		lseek(dirfd, 0, SEEK_SET);
+		long n;
+		while ((n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				/* linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+				unsigned short reclen;
+				memcpy(&reclen, buf + off + 16, sizeof(reclen));
+				const char *name = buf + off + 19;
+				off += reclen;
+				if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+					continue;
+				if (unlinkat(dirfd, name, 0) == 0) {
+					removed = true;
+					continue;
+				}
+				if (depth >= 16)
+					continue;
+				int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub < 0)
+					continue;
+				rmtree_at(sub, depth + 1);
+				close(sub);
+				if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+					removed = true;
+			}
+		}
+	}
+}
+
+int vt_proc_bind_to_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM))
+		return -1;
+	return getppid() == parent ? 0 : -1;
+}
+
+void vt_proc_fatal_signal(int sig)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		struct vt_proc *p = live[i];
+		if (p && p->pid > 0 && !p->reaped) {
+			kill(-p->pid, SIGKILL);
+			kill(p->pid, SIGKILL);
+		}
+	}
+	if (own_tmpdir && tmpdir[0] && getpid() == tmpdir_owner) {
+		int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			rmtree_at(fd, 0);
+			close(fd);
+			rmdir(tmpdir);
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Interrupted (Ctrl-C, kill, a closed terminal): clean up as at exit.
+ * A disposition someone already chose (ignored, or a handler) is kept. */
+static void catch_fatal_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old, sa;
+		if (sigaction(sigs[i], NULL, &old) < 0 || old.sa_handler != SIG_DFL)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = vt_proc_fatal_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
 	}
 }
 
@@ -86,6 +173,8 @@ const char *vt_proc_tmpdir(void)
 		return NULL;
 	}
 	own_tmpdir = true;
+	tmpdir_owner = getpid();
+	catch_fatal_signals();
 	return tmpdir;
 }
 

@@ -64,6 +64,17 @@ int vt_proc_wait(struct vt_proc *p, unsigned timeout_ms);
 /* Stop: SIGTERM to the group, up to grace_ms, then SIGKILL; reap. */
 void vt_proc_stop(struct vt_proc *p, unsigned grace_ms);
 
+/* Killed by sig: kill every process still registered, remove the private
+ * directory, then die of sig.  Async-signal-safe: the handler vcts installs
+ * for SIGINT, SIGTERM and SIGHUP once it has a private directory, and what
+ * other handlers call last instead of re-raising sig themselves. */
+void vt_proc_fatal_signal(int sig);
+
+/* In a forked child of `parent` that does not exec: be sent SIGTERM when
+ * the parent dies (the handler above then stops what the child started).
+ * Returns -1 when the parent is already gone. */
+int vt_proc_bind_to_parent(pid_t parent);
+
 /* Remove a directory tree (nftw, no symlinks followed).  Returns 0 or -1. */
 int vt_rmtree(const char *path);
 

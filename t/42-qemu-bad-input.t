@@ -7,7 +7,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
 need_build vcts
-plan 6
+plan 8
 
 cat >fake-qemu-nodev <<'SH'
 #!/bin/sh
@@ -16,7 +16,8 @@ exit 1
 SH
 cat >fake-qemu-hang <<'SH'
 #!/bin/sh
-exec sleep 600
+# not exec: the shell keeps this name in the process list for pgrep
+sleep 600
 SH
 chmod +x fake-qemu-nodev fake-qemu-hang
 
@@ -46,3 +47,29 @@ expect_success 'pci --qemu with an unknown target: one line, exit 2' '
 	one_line err
 '
 ok_if 'no test directory left behind' sh -c '! ls -d "$TMP"/vcts-test.* 2>/dev/null | grep -q .'
+# Interrupted: `vcts guest` killed while its QEMU runs takes the QEMU, the
+# worker that waits for it and its private directory with it.  (The first
+# guest run may build the kernel: up to five minutes for the QEMU to start.)
+expect_success 'vcts guest killed mid-run: nothing left running' '
+	mkdir -p killed
+	VCTS_ACCEL=tcg VCTS_QEMU=$TMP/fake-qemu-hang TMPDIR=$TMP/killed \
+		"$VCTS" guest --filter "guest/q35/blk" >out 2>err &
+	pid=$!
+	n=0
+	until pgrep -f "$TMP/fake-qemu-hang" >/dev/null; do
+		n=$((n + 1))
+		test "$n" -lt 3000 || { kill -KILL "$pid"; false; }
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	test "$rc" -eq 143
+	n=0
+	while pgrep -f "$TMP/fake-qemu-hang" >/dev/null; do
+		n=$((n + 1))
+		test "$n" -lt 50
+		sleep 0.1
+	done
+'
+ok_if 'and no private directory left behind' sh -c '! ls -d "$TMP"/killed/vcts.* 2>/dev/null | grep -q .'
