@@ -90,11 +90,29 @@ struct vhu_back {
 
 	pthread_mutex_t lock; /* guards st */
 	struct vhu_back_status st;
+	FILE *trace;          /* VCTS_VHU_TRACE: the session, line by line */
 };
 
 static void iotlb_flush(struct vhu_back *b);
 
 /* ---- session state --------------------------------------------------------- */
+
+/* One line of the session trace (VCTS_VHU_TRACE=DIR): control messages,
+ * kicks, IOTLB traffic and ring state, for a person finding out why a
+ * session stalled.  Nothing when tracing is off. */
+static void trace(struct vhu_back *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(struct vhu_back *b, const char *fmt, ...)
+{
+	if (!b->trace)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(b->trace, "%.6f ", (double)vhu_now_ns() / 1e9);
+	vfprintf(b->trace, fmt, ap);
+	fputc('\n', b->trace);
+	fflush(b->trace);
+	va_end(ap);
+}
 
 static void set_flag(struct vhu_back *b, bool *flag)
 {
@@ -311,6 +329,9 @@ static bool iotlb_update(struct vhu_back *b, const struct vhu_iotlb *u)
 	uint64_t mask = GMEM_PAGE_SIZE - 1;
 	unsigned perm = u->perm;
 
+	trace(b, "iotlb update iova 0x%llx size 0x%llx uaddr 0x%llx perm %u",
+	      (unsigned long long)u->iova, (unsigned long long)u->size,
+	      (unsigned long long)u->uaddr, perm);
 	if (!u->size || ((u->iova | u->size | u->uaddr) & mask) || !perm ||
 	    (perm & ~(unsigned)VHU_ACCESS_RW) || u->size - 1 > UINT64_MAX - u->iova)
 		return false;
@@ -431,7 +452,8 @@ static int await_update(struct vhu_back *b, uint64_t iova, unsigned perm)
 		if (m.hdr.request == VHU_IOTLB_MSG && !(m.hdr.flags & VHU_FLAG_REPLY)) {
 			count(b, &b->st.messages);
 			on_iotlb(b, &m);
-		} else if (!hold_request(b, &m)) {
+		} else if (trace(b, "held %s while a miss is pending",
+				 vhu_request_name(m.hdr.request)), !hold_request(b, &m)) {
 			end_session(b, true, "more than %u requests arrived while an IOTLB miss was "
 				    "pending", HELD_MAX);
 		} else if (wants_reply(&m)) {
@@ -458,6 +480,7 @@ static int send_miss(struct vhu_back *b, uint64_t iova, unsigned perm)
 	m.p.iotlb.perm = (uint8_t)(perm & VHU_ACCESS_RW);
 	m.p.iotlb.type = VHU_IOTLB_MISS;
 	count(b, &b->st.iotlb_misses);
+	trace(b, "iotlb miss iova 0x%llx perm %u", (unsigned long long)iova, perm);
 	int io = vhu_msg_send(b->backend_fd, &m, deadline(b));
 	if (io != VHU_IO_OK) {
 		end_session(b, true, "IOTLB miss on the backend channel: %s", vhu_io_name(io));
@@ -599,6 +622,8 @@ static int ring_go_live(struct vhu_back *b, unsigned q, bool wait)
 	 * translates through its IOTLB; otherwise front-end user addresses. */
 	bool iova = iotlb_on(b);
 	v->pending = iova && !ring_translated(b, v, wait);
+	trace(b, "ring %u go-live%s: %s", q, wait ? " (waiting)" : "",
+	      v->pending ? "pending" : "live");
 	if (v->pending)
 		return 0;
 	uint64_t desc = iova ? v->desc_ua : ua_to_gpa(b, v->desc_ua);
@@ -886,6 +911,8 @@ static void on_message(struct vhu_back *b, struct vhu_msg *m)
 	int64_t want = payload_size(req);
 
 	count(b, &b->st.messages);
+	trace(b, "message %s flags 0x%x size %u", vhu_request_name(req), m->hdr.flags,
+	      m->hdr.size);
 	if (m->hdr.flags & VHU_FLAG_REPLY) {
 		end_session(b, true, "front-end sent a reply (%s) with no request pending",
 			    vhu_request_name(req));
@@ -957,8 +984,11 @@ static void on_message(struct vhu_back *b, struct vhu_msg *m)
 		on_iotlb(b, m);
 		/* rings waiting for these translations may go live now */
 		for (unsigned q = 0; q < b->nq; q++)
-			if (b->vr[q].pending)
+			if (b->vr[q].pending) {
+				b->miss_ok = true;
 				ring_go_live(b, q, false);
+				b->miss_ok = false;
+			}
 		return;
 	default:
 		end_session(b, true, "%s (request %u) is not served by this backend",
@@ -1009,12 +1039,21 @@ static void on_kick(struct vhu_back *b, unsigned q)
 	if (read(b->vr[q].kick, &n, sizeof(n)) != sizeof(n))
 		return;
 	count(b, &b->st.kicks);
+	trace(b, "kick ring %u%s%s", q, b->vr[q].pending ? " pending" : "",
+	      b->vr[q].live ? " live" : "");
 	b->miss_ok = true;
 	if (b->vr[q].pending)
 		ring_go_live(b, q, true);
 	if (b->vr[q].live)
 		vt_device_notify(b->dev, q, 0);
 	b->miss_ok = false;
+	if (b->trace) {
+		uint16_t next = 0;
+		bool wrap = false;
+		vt_device_queue_avail_state(b->dev, q, &next, &wrap);
+		trace(b, "ring %u after the kick: next avail %u wrap %d, %llu requests", q, next,
+		      wrap, (unsigned long long)b->st.requests);
+	}
 }
 
 /* Requests held while a miss was pending, in the order they came. */
@@ -1141,6 +1180,8 @@ static int listen_on(const char *path, char *err, size_t errlen)
 
 static void release(struct vhu_back *b)
 {
+	if (b->trace)
+		fclose(b->trace);
 	for (unsigned q = 0; q < MAX_VRINGS; q++) {
 		close_fd(&b->vr[q].kick);
 		close_fd(&b->vr[q].call);
@@ -1186,6 +1227,14 @@ struct vhu_back *vhu_back_start(const char *path, const struct vhu_back_opts *o,
 	}
 	b->type = o->type;
 	b->nq = o->type->num_queues;
+	const char *tdir = getenv("VCTS_VHU_TRACE");
+	if (tdir && *tdir) {
+		char tpath[256];
+		const char *base = strrchr(path, '/');
+		snprintf(tpath, sizeof(tpath), "%s/%d.%s.trace", tdir, (int)getpid(),
+			 base ? base + 1 : path);
+		b->trace = fopen(tpath, "we");
+	}
 	/* No memory until SET_MEM_TABLE: the device touches none before a
 	 * ring goes live, and rings go live only after it.  The IOTLB is the
 	 * device's platform IOMMU: used once ACCESS_PLATFORM is negotiated. */
