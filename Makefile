@@ -4,6 +4,7 @@
 #   make               build the vcts CLI and its library
 #   make check         build, then run the suite's own tests (prove -r t/)
 #   make conformance   run the conformance suites, TAP into reports/
+#                      (VCTS_SHARD=I/N: shard I of N only, for N CI jobs)
 #   make bench         throughput of the in-process transport
 #   make guests        Debian kernel + initramfs with the in-guest agent
 #                      (build/guests/; GUEST_KERNEL=6.1.0-NN-amd64 picks one)
@@ -109,7 +110,7 @@ check: deps all
 
 conformance: deps all
 	@mkdir -p reports
-	VCTS_BUILD=$(CURDIR)/$(BUILD) harness/conformance.sh reports
+	VCTS_BUILD=$(CURDIR)/$(BUILD) VCTS_SHARD=$(VCTS_SHARD) harness/conformance.sh reports
 
 bench: deps all
 	$(BENCH)

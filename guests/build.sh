@@ -34,7 +34,7 @@ readonly SRCDIR
 # modules.dep).  Changing the list rebuilds the kernel cache.
 readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
 		  virtio_pci virtio_mmio failover net_failover virtio_net
-		  virtio_blk virtio_console virtio-rng)
+		  virtio_blk virtio_console virtio-rng virtio_balloon)
 
 # Bump when the layout of the kernel cache changes.
 readonly CACHE_FORMAT=1

@@ -21,7 +21,6 @@
  * served) and "device-checks" (no MUST-level rule broken).
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,13 +35,14 @@
 #include "qemu/guest.h"
 #include "qemu/qemu.h"
 #include "runner.h"
+#include "select.h"
 #include "tap.h"
 #include "virtio.h"
 
 const char vt_guest_usage[] =
-	"usage: vcts guest [--kernel VERSION] [--profile NAME|FILE] [--filter GLOB]...\n"
-	"                  [--timeout MS]"
-	" [--tap-version 13|14]\n"
+	"usage: vcts guest [--kernel VERSION] [--profile NAME|FILE] [--filter EXPR]...\n"
+	"                  [--exclude EXPR]... [--shard I/N] [--timeout MS]\n"
+	"                  [--tap-version 13|14] [--list [--format text|tap|json]]\n"
 	"\n"
 	"Boot Debian's Linux kernel under QEMU with many virtio devices per guest and\n"
 	"judge what its virtio driver did with each one (one test point per cell,\n"
@@ -57,19 +57,39 @@ const char vt_guest_usage[] =
 	"  --profile P        judge by rule profile P (default linux-6.1): what the\n"
 	"                     driver negotiates, refuses, and how it takes a hostile\n"
 	"                     device (the driver.used-* rules)\n"
-	"  --filter GLOB      only cells whose name matches (repeatable)\n"
+	"  --filter EXPR      only cells for which EXPR holds (repeatable, OR'ed):\n"
+	"                     terms joined by ',', all must hold, each KEY=V1|V2,\n"
+	"                     KEY!=V1|V2 or a name glob (as for 'vcts run').  Keys:\n"
+	"                     name, guest, transport (pci|mmio), secure (on|off),\n"
+	"                     translation (none|iommu39|iommu48), ring, event-idx,\n"
+	"                     indirect, ap-offer (yes|no), device (blk, rng, ...),\n"
+	"                     backend (qemu|vcts: vhost cells are our device),\n"
+	"                     interface, fault, expect, clause, role (driver).\n"
+	"                     Example: --filter 'backend=vcts,ring=packed'\n"
+	"  --exclude EXPR     leave out the cells for which EXPR holds\n"
+	"  --shard I/N        boot only shard I of N: the guests with a selected\n"
+	"                     cell numbered from 0 in guest order, those whose\n"
+	"                     number modulo N is I-1 (a unit is a guest)\n"
 	"  --timeout MS       per guest (default 90000)\n"
 	"  --tap-version N    13 or 14 (default: 14, or 13 under an older prove)\n"
+	"  --list             print the selected cells, boot nothing; --format text\n"
+	"                     (default), tap or json as 'vcts list --guest'\n"
 	"\n"
 	"Environment: VCTS_GUEST_APPEND adds kernel command-line arguments to every\n"
 	"guest; VCTS_ACCEL=tcg skips the KVM probe (KVM is used only when a probe\n"
 	"boot proves it works; the answer is kept per host boot); VCTS_QEMU names the\n"
 	"QEMU binary; VCTS_CACHE the kernel cache (default ~/.cache/vcts).\n"
+	"VCTS_VHU_TRACE=DIR makes our device write DIR/PID.SOCKET.trace: its vhost-user\n"
+	"session line by line (messages, kicks, IOTLB misses and updates, ring state).\n"
 	"Cells named vhost-* are served by vcts's own checking device (blk) as\n"
 	"vhost-user-blk-pci: it judges the guest's driver clause by clause.  Their\n"
 	"guests boot with qboot, so that no firmware driver uses the device first;\n"
 	"VCTS_GUEST_FIRMWARE=default keeps QEMU's own firmware (or names a -bios).\n"
-	"Guests named microvm* carry the QEMU devices over virtio-mmio (-M microvm).\n";
+	"Guests named microvm* carry the QEMU devices over virtio-mmio (-M microvm).\n"
+	"Net cells exchange ARP and ICMP echo with QEMU's user network (restrict=on);\n"
+	"VCTS_GUEST_NETDEV replaces that -netdev backend (e.g. hubport,hubid=7: nobody\n"
+	"answers), VCTS_GUEST_DEVICE_PROPS='CELL:PROPS;...' appends QEMU properties to\n"
+	"a cell's device (see guests/README.md).\n";
 
 /* A device-level cell: a QEMU device with properties. */
 struct gcell {
@@ -78,6 +98,13 @@ struct gcell {
 	const char *props;
 	enum vt_mx_device kind;     /* blk or other (features only)       */
 	bool disk, rng, console;
+	bool net;                   /* on a QEMU user network of its own  */
+	bool balloon;               /* QEMU takes one balloon per machine:
+				       a guest carries balloon or balloon-ap */
+	bool legacy;                /* the legacy interface only (no
+				       VERSION_1; PCI: disable-modern=on)   */
+	bool transitional;          /* legacy and modern interfaces (PCI
+				       device id 0x1000 + ...)              */
 	bool ap, packed, no_event_idx, no_indirect;
 	bool vhost;                 /* served by our checking device      */
 	unsigned fault;             /* ...which breaks this rule on purpose
@@ -98,6 +125,12 @@ struct gcell {
 #define MMIO_BLK "virtio-blk-device"
 #define MMIO_RNG "virtio-rng-device"
 #define MMIO_SERIAL "virtio-serial-device"
+#define MMIO_NET "virtio-net-device"
+#define MMIO_BALLOON "virtio-balloon-device"
+/* PCI: both interfaces, or the legacy one alone (4.1.2 Transitional PCI
+ * Device IDs; QEMU's legacy interface sits in I/O BAR0). */
+#define TRANSITIONAL "disable-legacy=off,disable-modern=off"
+#define LEGACY "disable-legacy=off,disable-modern=on"
 static const struct gcell cells[] = {
 	{ "blk", "virtio-blk-pci", MODERN, MX_DEV_BLK, .disk = true, .io = "ok",
 	  .mmio_device = MMIO_BLK },
@@ -119,6 +152,31 @@ static const struct gcell cells[] = {
 	  .mmio_device = MMIO_SERIAL },
 	{ "console-ap", "virtio-serial-pci", MODERN ",iommu_platform=on", MX_DEV_ECHO,
 	  .console = true, .ap = true, .mmio_device = MMIO_SERIAL },
+	/* Network: frames both ways through the device (ARP, ICMP echo with
+	 * QEMU's user network). */
+	{ "net", "virtio-net-pci", MODERN, MX_DEV_ECHO, .net = true, .io = "ok",
+	  .mmio_device = MMIO_NET },
+	{ "net-ap", "virtio-net-pci", MODERN ",iommu_platform=on", MX_DEV_ECHO, .net = true,
+	  .ap = true, .io = "ok", .mmio_device = MMIO_NET },
+	{ "net-packed", "virtio-net-pci", MODERN ",packed=on", MX_DEV_ECHO, .net = true,
+	  .packed = true, .io = "ok", .mmio_device = MMIO_NET },
+	/* The balloon: whether its driver accepts ACCESS_PLATFORM is the
+	 * profile's driver.balloon-access-platform.  No I/O: the host never
+	 * asks for pages.  Linux 6.1's balloon driver also clears
+	 * INDIRECT_DESC (no allocation while reporting free pages): the
+	 * device does not offer it, so the cell does not hang on that. */
+	{ "balloon", "virtio-balloon-pci", MODERN ",indirect_desc=off", MX_DEV_ECHO,
+	  .balloon = true, .no_indirect = true, .mmio_device = MMIO_BALLOON },
+	{ "balloon-ap", "virtio-balloon-pci", MODERN ",iommu_platform=on,indirect_desc=off",
+	  MX_DEV_ECHO, .balloon = true, .ap = true, .no_indirect = true,
+	  .mmio_device = MMIO_BALLOON },
+	/* Both interfaces (PCI device id 0x1001): Linux takes the modern one.
+	 * The legacy interface alone: 32 feature bits, no VERSION_1, no
+	 * FEATURES_OK step, rings at page frame numbers. */
+	{ "blk-transitional", "virtio-blk-pci", TRANSITIONAL, MX_DEV_BLK, .disk = true,
+	  .transitional = true, .io = "ok" },
+	{ "blk-legacy", "virtio-blk-pci", LEGACY, MX_DEV_BLK, .disk = true, .legacy = true,
+	  .io = "ok" },
 	/* Our checking device (blk) as vhost-user-blk-pci: the device judges
 	 * the driver.  Its offer follows the cell: VERSION_1, plus
 	 * INDIRECT_DESC, EVENT_IDX, RING_PACKED and ACCESS_PLATFORM as named. */
@@ -165,6 +223,8 @@ struct gguest {
 				       refusal hook: the seed threads' hazard      */
 	bool mmio;                  /* microvm: virtio-mmio devices, no PCI     */
 	bool hostile;               /* carries only our misbehaving devices     */
+	bool balloon_ap;            /* carries balloon-ap, not balloon: QEMU
+				       takes one balloon per machine           */
 };
 /* A secure guest loads the module that makes virtio require
  * ACCESS_PLATFORM (as an SEV guest) and bounces everything. */
@@ -176,14 +236,18 @@ struct gguest {
 #define POOL_APPEND "iommu=soft"
 #define HOSTILE_APPEND "vcts.async_probe=1 vcts.agent_args=--io-timeout=1"
 static const struct gguest guests[] = {
-	{ "q35", .tr = MX_TR_NONE },
+	/* One balloon each ("Only one balloon device is supported"): each
+	 * outcome at least twice - balloon-ap refused by the device (q35,
+	 * iommu48) or by a secure driver, balloon live (iommu39, microvm),
+	 * refused for lacking ACCESS_PLATFORM, or driven by an unaware one. */
+	{ "q35", .tr = MX_TR_NONE, .balloon_ap = true },
 	{ "q35-iommu39", .iommu_aw = 39, .tr = MX_TR_IOMMU39 },
-	{ "q35-iommu48", .iommu_aw = 48, .tr = MX_TR_IOMMU48 },
-	{ "q35-secure", .tr = MX_TR_NONE, .secure = true },
+	{ "q35-iommu48", .iommu_aw = 48, .tr = MX_TR_IOMMU48, .balloon_ap = true },
+	{ "q35-secure", .tr = MX_TR_NONE, .secure = true, .balloon_ap = true },
 	{ "q35-secure-iommu48", .iommu_aw = 48, .tr = MX_TR_IOMMU48, .secure = true },
 	{ "q35-secure-unaware", .tr = MX_TR_NONE, .secure = true, .unaware = true },
 	{ "microvm", .tr = MX_TR_NONE, .mmio = true },
-	{ "microvm-secure", .tr = MX_TR_NONE, .secure = true, .mmio = true },
+	{ "microvm-secure", .tr = MX_TR_NONE, .secure = true, .mmio = true, .balloon_ap = true },
 	/* Our device breaking a rule of the used ring, to see what Linux's
 	 * driver makes of it.  A queue the driver marks broken never
 	 * completes the request in flight: probing asynchronously keeps a
@@ -192,24 +256,21 @@ static const struct gguest guests[] = {
 };
 #define NGUESTS (sizeof(guests) / sizeof(guests[0]))
 
+#define GUEST_MAX_EXPRS 64    /* --filter and --exclude, each */
+
 struct gargs {
 	const char *kernel;
 	const char *profile;
-	const char *filters[16];
-	unsigned nfilters;
+	const char *filter[GUEST_MAX_EXPRS];
+	unsigned nfilter;
+	const char *exclude[GUEST_MAX_EXPRS];
+	unsigned nexclude;
+	struct vt_sel_shard shard;
+	bool list;                  /* print the cells, boot nothing */
+	enum vt_sel_format format;
 	unsigned timeout_ms;
 	unsigned tap_version;
 };
-
-static bool selected(const struct gargs *a, const char *name)
-{
-	if (!a->nfilters)
-		return true;
-	for (unsigned i = 0; i < a->nfilters; i++)
-		if (fnmatch(a->filters[i], name, 0) == 0)
-			return true;
-	return false;
-}
 
 /* A cell's properties on virtio-mmio: without MODERN, which only PCI
  * devices know (a microvm guest makes every transport modern at once). */
@@ -262,12 +323,16 @@ static int build_guest(const char *kernel, char *vmlinux, char *initrd, size_t l
 
 /* The matrix cell a guest device stands for, judged under linux-6.1:
  * the driver knows ACCESS_PLATFORM, the guest is not secure, the device
- * has a 64-bit DMA width. */
-static void as_matrix_cell(const struct gguest *g, const struct gcell *c, struct vt_mx_cell *m)
+ * has a 64-bit DMA width.  The balloon's driver knows ACCESS_PLATFORM
+ * only if the profile's driver.balloon-access-platform says it accepts it.
+ * A legacy device offers neither ACCESS_PLATFORM nor packed rings: the
+ * legacy interface carries feature bits 0 to 31 alone. */
+static void as_matrix_cell(const struct vt_profile *prof, const struct gguest *g,
+			   const struct gcell *c, struct vt_mx_cell *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->v[MX_AP_OFFER] = c->ap;
-	m->v[MX_AP_ACCEPT] = 1;
+	m->v[MX_AP_OFFER] = c->ap && !c->legacy;
+	m->v[MX_AP_ACCEPT] = !c->balloon || prof->balloon_ap == MX_BALLOON_AP_ACCEPT;
 	m->v[MX_SECURE] = g->secure;
 	m->v[MX_TRANSLATION] = (uint8_t)g->tr;
 	m->v[MX_WIDTH] = MX_W64;
@@ -374,7 +439,8 @@ static void judge_shared(struct vt_tap *st, const struct vt_guest_vhost_result *
  * reached DRIVER_OK and served nothing.  Then: no MUST-level rule was
  * recorded.  A finding's YAML names the rule, who broke it, expected and
  * got; SHOULD records are shown as diagnostics. */
-static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v, bool expect_live)
+/* What our device saw of its session, as one diagnostic line. */
+static void vhost_summary(struct vt_tap *st, const struct vt_guest_vhost_result *v)
 {
 	vt_tap_diag(st, "our device: %s; negotiated 0x%llx, protocol 0x%llx, %llu requests, "
 		    "%llu kicks, %llu calls; IOTLB %llu misses (%llu unanswered), %llu updates, "
@@ -383,6 +449,11 @@ static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v
 		    (unsigned long long)v->kicks, (unsigned long long)v->calls,
 		    (unsigned long long)v->iotlb_misses, (unsigned long long)v->iotlb_unanswered,
 		    (unsigned long long)v->iotlb_updates, (unsigned long long)v->iotlb_invalidates);
+}
+
+static void judge_vhost(struct vt_tap *st, const struct vt_guest_vhost_result *v, bool expect_live)
+{
+	vhost_summary(st, v);
 	bool live = v->connected && v->driver_ok && !v->error && v->requests > 0;
 	bool idle = v->connected && !v->driver_ok && !v->error && v->requests == 0;
 	bool as_expected = expect_live ? live : idle;
@@ -528,6 +599,60 @@ static void judge_hostile(struct vt_tap *tap, const struct vt_profile *prof, con
 	vt_tap_subtest_end(tap, &st, name);
 }
 
+/* The rule deciding whether the driver takes the device: for a balloon
+ * offering ACCESS_PLATFORM the profile's driver.balloon-access-platform
+ * (NULL when the profile does not say), else the driver's initialisation. */
+static const char *cell_rule(const struct vt_profile *prof, const struct gcell *c)
+{
+	if (!c->balloon || !c->ap)
+		return "DRV-3.1.1";
+	return prof->balloon_ap == MX_BALLOON_AP_UNSAID ? NULL :
+	       prof->src[MX_RULE_BALLOON_AP].source;
+}
+
+/* One line on what makes the cell special. */
+static const char *cell_note(const struct vt_profile *prof, const struct gcell *c)
+{
+	static char note[160];
+	if (c->legacy)
+		return "the legacy interface alone: no VERSION_1, 32 feature bits, no FEATURES_OK";
+	if (c->transitional)
+		return "transitional: legacy and modern interfaces, the driver takes the modern one";
+	if (c->balloon && c->ap) {
+		snprintf(note, sizeof(note), "%s %s (%s): %s", vt_mx_rule_key[MX_RULE_BALLOON_AP],
+			 prof->balloon_ap == MX_BALLOON_AP_CLEAR ? "clear" : "accept",
+			 prof->src[MX_RULE_BALLOON_AP].source,
+			 prof->balloon_ap == MX_BALLOON_AP_CLEAR ?
+			 "the driver never accepts ACCESS_PLATFORM" : "the driver accepts it");
+		return note;
+	}
+	return c->balloon ? "the balloon, ACCESS_PLATFORM not offered" : "";
+}
+
+/* What the kernel said about the device: the agent's reading of the
+ * kernel log, else the console's. */
+static const char *said(const struct vt_guest_report *rep)
+{
+	return rep->said[0] ? rep->said : rep->kmsg[0] ? rep->kmsg : "nothing";
+}
+
+/* A refused device: the kernel says why.  Linux's driver names the bit it
+ * misses - VERSION_1 first (a legacy device), else ACCESS_PLATFORM - and
+ * reports a device's refusal as "device refuses features". */
+static void judge_refusal_said(struct vt_tap *st, const struct gcell *c,
+			       const struct vt_mx_expected *e, const struct vt_guest_report *rep)
+{
+	const char *words = "VIRTIO_F_ACCESS_PLATFORM", *rule = e->rule;
+	if (e->outcome == MX_DEVICE_REFUSES) {
+		words = "device refuses features";
+	} else if (c->legacy) {
+		words = "VIRTIO_F_VERSION_1";
+		rule = "POL-linux61-secure-refuses-legacy";
+	}
+	sub(st, strstr(said(rep), words) != NULL, "refusal-said", rule,
+	    "the kernel said '%s'; expected it to name %s", said(rep), words);
+}
+
 static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struct gguest *g,
 		  const struct gcell *c, const struct vt_guest_result *res,
 		  const struct vt_guest_report *rep,
@@ -537,10 +662,16 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 	struct vt_mx_cell m;
 	struct vt_mx_expected e;
 	snprintf(name, sizeof(name), "guest/%s/%s", g->name, c->name);
-	as_matrix_cell(g, c, &m);
+	as_matrix_cell(prof, g, c, &m);
 	vt_mx_oracle(prof, &m, &e);
 
 	if (!rep->seen) {
+		if (vh && vh->served) {
+			vhost_summary(tap, vh);
+			for (unsigned k = 0; k < vh->nfind; k++)
+				vt_tap_diag(tap, "our device recorded %s (%s): %s", vh->find[k].rule,
+					    vh->find[k].who, vh->find[k].msg);
+		}
 		vt_tap_result(tap, VT_FAIL, name, "the agent did not report this device");
 		struct vt_tap_finding fd = {
 			.message = res->done ? "agent finished without it" :
@@ -558,29 +689,54 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 		judge_unaware(tap, name, &e, rep, c, vh);
 		return;
 	}
+	const char *rule = cell_rule(prof, c);
+	if (!rule) {
+		char why[160];
+		snprintf(why, sizeof(why), "profile %s does not say %s", prof->name,
+			 vt_mx_rule_key[MX_RULE_BALLOON_AP]);
+		vt_tap_result(tap, VT_SKIP, name, why);
+		return;
+	}
+	uint64_t want = c->legacy ? e.features & ~VT_BIT(VIRTIO_F_VERSION_1) : e.features;
 	struct vt_tap st;
 	vt_tap_subtest_begin(tap, &st, name);
 	vt_tap_diag(&st, "%s expects %s, features 0x%llx; agent: driver %s, status 0x%x, "
 		    "features 0x%llx, io %s", prof->name, vt_mx_outcome_name(e.outcome),
-		    (unsigned long long)e.features, rep->driver, rep->status,
+		    (unsigned long long)want, rep->driver, rep->status,
 		    (unsigned long long)rep->features, rep->io[0] ? rep->io : "none");
+	if (c->legacy || c->transitional || c->balloon)
+		vt_tap_diag(&st, "%s", cell_note(prof, c));
+	if (rep->io_detail[0])
+		vt_tap_diag(&st, "io: %s", rep->io_detail);
+	if (rep->said[0] || rep->kmsg[0])
+		vt_tap_diag(&st, "kernel: %s", said(rep));
 	uint64_t mask = MX_FEATURE_MASK_BASE;
 	bool live = e.outcome == MX_LIVE;
 	bool bound = strcmp(rep->driver, "none") != 0 && rep->driver[0];
-	sub(&st, live == bound, "driver-bound", "DRV-3.1.1",
-	    "expected %s, driver '%s'", vt_mx_outcome_name(e.outcome), rep->driver);
-	if (e.outcome == MX_DRIVER_REFUSES)
-		/* refused before FEATURES_OK: ACKNOWLEDGE|DRIVER|FAILED */
-		sub(&st, rep->status == 0x83, "status", e.rule,
-		    "status 0x%x, expected 0x83: the driver refuses (%s)", rep->status, e.why);
+	const char *why = e.why[0] ? e.why : cell_note(prof, c);
+	sub(&st, live == bound, "driver-bound", rule, "expected %s, driver '%s'%s%s%s",
+	    vt_mx_outcome_name(e.outcome), rep->driver, why[0] ? " (" : "", why,
+	    why[0] ? ")" : "");
+	if (!live)
+		/* refused before FEATURES_OK, or FEATURES_OK not kept by the
+		 * device: ACKNOWLEDGE|DRIVER|FAILED */
+		sub(&st, rep->status == 0x83, "status", e.rule, "status 0x%x, expected 0x83: the %s "
+		    "refuses (%s)", rep->status, e.outcome == MX_DEVICE_REFUSES ? "device" : "driver",
+		    e.why);
+	else if (c->legacy)
+		/* the legacy interface has no FEATURES_OK step (3.1) */
+		sub(&st, rep->status == 0x07, "status", "DRV-3.1.1",
+		    "status 0x%x, expected 0x07 (ACKNOWLEDGE|DRIVER|DRIVER_OK: a legacy device has "
+		    "no FEATURES_OK)", rep->status);
 	else
-		sub(&st, !live || rep->status == 0x0f, "status", "DRV-3.1.1",
+		sub(&st, rep->status == 0x0f, "status", "DRV-3.1.1",
 		    "status 0x%x, expected 0x0f (ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK)",
 		    rep->status);
-	sub(&st, !live || (rep->features & mask) == e.features, "features", "DRV-6.1",
-	    "negotiated 0x%llx (within 0x%llx), linux-6.1 expects 0x%llx",
-	    (unsigned long long)(rep->features & mask), (unsigned long long)mask,
-	    (unsigned long long)e.features);
+	sub(&st, !live || (rep->features & mask) == want, "features",
+	    c->balloon && c->ap ? rule : "DRV-6.1",
+	    "negotiated 0x%llx (within 0x%llx), %s expects 0x%llx%s",
+	    (unsigned long long)(rep->features & mask), (unsigned long long)mask, prof->name,
+	    (unsigned long long)want, c->legacy ? " (legacy: no VERSION_1)" : "");
 	const char *io = live ? c->io : "none";       /* a refused device does no I/O */
 	if (io)
 		sub(&st, strcmp(rep->io, io) == 0, "io", "INV-data-integrity",
@@ -589,6 +745,8 @@ static void judge(struct vt_tap *tap, const struct vt_profile *prof, const struc
 	    rep->first_failure);
 	if (c->vhost)
 		judge_vhost(&st, vh, live);
+	if (!live)
+		judge_refusal_said(&st, c, &e, rep);
 	vt_tap_subtest_end(tap, &st, name);
 }
 
@@ -685,6 +843,222 @@ static void run_guests(const struct vt_guest_cfg *cfg, struct vt_guest_result *r
 	}
 }
 
+/* ---- which cells: --filter, --exclude, --shard, --list (select.h) ---- */
+
+static const char *const role_values[] = { "driver", "device" };
+static const char *const transport_values[] = { "pci", "mmio" };
+static const char *const on_off[] = { "off", "on" };
+static const char *const yes_no[] = { "no", "yes" };
+static const char *const ring_values[] = { "split", "packed" };
+static const char *const backend_values[] = { "qemu", "vcts" };
+static const char *const expect_values[] = { "live", "driver-refuses", "device-refuses", "skip",
+					     "hazard" };
+static const struct vt_sel_key guest_keys[] = {
+	{ "clause", NULL, 0 },
+	{ "role", role_values, 2 },
+	{ "transport", transport_values, 2 },
+	{ "guest", NULL, 0 },
+	{ "secure", on_off, 2 },
+	{ "translation", NULL, 0 },
+	{ "ring", ring_values, 2 },
+	{ "event-idx", on_off, 2 },
+	{ "indirect", on_off, 2 },
+	{ "ap-offer", yes_no, 2 },
+	{ "device", NULL, 0 },
+	{ "backend", backend_values, 2 },
+	{ "interface", NULL, 0 },
+	{ "fault", NULL, 0 },
+	{ "expect", expect_values, 5 },
+};
+
+void vt_guest_keys(const struct vt_sel_key **keys, unsigned *nkeys)
+{
+	*keys = guest_keys;
+	*nkeys = sizeof(guest_keys) / sizeof(guest_keys[0]);
+}
+
+#define GITEM_ATTRS 32
+
+/* A cell of a guest as an item to select and list. */
+struct gitem {
+	struct vt_sel_item item;
+	struct vt_sel_attr attr[GITEM_ATTRS];
+	char name[128];
+	char device[32];
+	char rule[48];
+};
+
+static void gattr(struct gitem *d, const char *key, const char *value)
+{
+	if (d->item.nattr < GITEM_ATTRS && value && *value)
+		d->attr[d->item.nattr++] = (struct vt_sel_attr){ key, value };
+}
+
+/* "blk" of virtio-blk-pci and vhost-user-blk-pci; the console is a
+ * virtio-serial device. */
+static const char *device_kind(const struct gcell *c, char *buf, size_t len)
+{
+	const char *p = c->device;
+	if (c->console)
+		return "console";
+	if (strncmp(p, "virtio-", 7) == 0)
+		p += 7;
+	else if (strncmp(p, "vhost-user-", 11) == 0)
+		p += 11;
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "-"), p);
+	return buf;
+}
+
+/*
+ * Every attribute of cell c in guest g, from their fields (the one place
+ * to map a new field): the matrix axes where one applies (as the oracle
+ * sees the cell), the transport, who serves it, the hostile rule it breaks,
+ * the outcome the profile expects and the clauses judge() cites.
+ */
+static void cell_item(const struct vt_profile *prof, const struct gguest *g,
+		      const struct gcell *c, struct gitem *d)
+{
+	struct vt_mx_cell m;
+	struct vt_mx_expected e;
+	as_matrix_cell(prof, g, c, &m);
+	vt_mx_oracle(prof, &m, &e);
+	snprintf(d->name, sizeof(d->name), "guest/%s/%s", g->name, c->name);
+	snprintf(d->rule, sizeof(d->rule), "%s", e.rule);
+	d->item = (struct vt_sel_item){ d->name, d->attr, 0 };
+	gattr(d, "role", "driver");
+	gattr(d, "transport", g->mmio ? "mmio" : "pci");
+	if (c->fault) {
+		gattr(d, "clause", "DEV-2.7.8.2");
+		gattr(d, "clause", prof->src[c->reaction].source);
+	} else {
+		gattr(d, "clause", cell_rule(prof, c));
+		if (e.outcome == MX_DRIVER_REFUSES || e.outcome == MX_DEVICE_REFUSES)
+			gattr(d, "clause", c->legacy && e.outcome == MX_DRIVER_REFUSES ?
+			      "POL-linux61-secure-refuses-legacy" : d->rule);
+		gattr(d, "clause", "DRV-6.1");
+		gattr(d, "clause", c->io ? "INV-data-integrity" : NULL);
+		gattr(d, "clause", g->secure ? "INV-unshared-access" : NULL);
+	}
+	gattr(d, "guest", g->name);
+	gattr(d, "secure", vt_mx_axes[MX_SECURE].values[m.v[MX_SECURE]]);
+	gattr(d, "translation", vt_mx_axes[MX_TRANSLATION].values[m.v[MX_TRANSLATION]]);
+	gattr(d, "ring", vt_mx_axes[MX_RING].values[m.v[MX_RING]]);
+	gattr(d, "event-idx", vt_mx_axes[MX_EVENT_IDX].values[m.v[MX_EVENT_IDX]]);
+	gattr(d, "indirect", vt_mx_axes[MX_INDIRECT].values[m.v[MX_INDIRECT]]);
+	gattr(d, "ap-offer", vt_mx_axes[MX_AP_OFFER].values[m.v[MX_AP_OFFER]]);
+	gattr(d, "device", device_kind(c, d->device, sizeof(d->device)));
+	gattr(d, "backend", c->vhost ? "vcts" : "qemu");
+	gattr(d, "interface", c->legacy ? "legacy" : c->transitional ? "transitional" : "modern");
+	gattr(d, "fault", c->fault ? vt_mx_rule_key[c->reaction] : NULL);
+	gattr(d, "expect", c->fault ? NULL : vt_mx_outcome_name(e.outcome));
+}
+
+/* Does guest g carry cell c at all? */
+static bool cell_in_guest(const struct gguest *g, const struct gcell *c)
+{
+	if (c->ap_matters && !g->iommu_aw && !g->secure)
+		return false;
+	if (g->hostile != (c->fault != 0))
+		return false;
+	if (g->mmio && !c->mmio_device)
+		return false;       /* no such device on virtio-mmio */
+	/* our device holds a secure guest to its bounce pool and rings;
+	 * rings behind an IOTLB it does not model */
+	if (c->vhost && g->secure && g->iommu_aw)
+		return false;
+	if (c->balloon && c->ap != g->balloon_ap)
+		return false;       /* one balloon per machine */
+	return true;
+}
+
+/*
+ * pick[g][i]: guest g runs cell i.  The cells the selection keeps; a
+ * guest with any is a unit, numbered in guest order, and only the units
+ * of the shard keep theirs.  Returns the number of units before sharding.
+ */
+static unsigned pick_cells(struct vt_sel *sel, const struct vt_sel_shard *sh,
+			   const struct vt_profile *prof, bool pick[NGUESTS][NCELLS])
+{
+	static struct gitem d;
+	unsigned units = 0;
+	for (unsigned g = 0; g < NGUESTS; g++) {
+		bool any = false;
+		for (unsigned i = 0; i < NCELLS; i++) {
+			pick[g][i] = cell_in_guest(&guests[g], &cells[i]);
+			if (pick[g][i] && vt_sel_active(sel)) {
+				cell_item(prof, &guests[g], &cells[i], &d);
+				pick[g][i] = vt_sel_take(sel, &d.item);
+			}
+			any |= pick[g][i];
+		}
+		if (any && !vt_sel_shard_takes(sh, units++))
+			memset(pick[g], 0, sizeof(pick[g]));
+	}
+	return units;
+}
+
+/* The picked cells as items of a listing. */
+static int list_cells(const struct vt_profile *prof, bool pick[NGUESTS][NCELLS], unsigned units,
+		      const struct vt_sel_shard *sh, struct vt_sel_list *l)
+{
+	static struct gitem d;
+	for (unsigned g = 0; g < NGUESTS; g++)
+		for (unsigned i = 0; i < NCELLS; i++) {
+			if (!pick[g][i])
+				continue;
+			cell_item(prof, &guests[g], &cells[i], &d);
+			if (vt_sel_list_add(l, "guest-cell", &d.item))
+				return -1;
+		}
+	vt_sel_list_units(l, vt_sel_shard_size(sh, units), units, "guest");
+	return 0;
+}
+
+int vt_guest_list(const char *profile, struct vt_sel *sel, const struct vt_sel_shard *sh,
+		  struct vt_sel_list *l, char *err, size_t errlen)
+{
+	static struct vt_profile prof;
+	static bool pick[NGUESTS][NCELLS];
+	if (vt_mx_profile_load(profile ? profile : "linux-6.1", &prof, err, errlen))
+		return -1;
+	unsigned units = pick_cells(sel, sh, &prof, pick);
+	if (list_cells(&prof, pick, units, sh, l)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* vcts guest --list: the same writer as `vcts list --guest`. */
+static int list_guest_cells(const struct gargs *a, const struct vt_profile *prof,
+			    bool pick[NGUESTS][NCELLS], unsigned units)
+{
+	struct vt_sel_list *l = vt_sel_list_new();
+	int rc = !l || list_cells(prof, pick, units, &a->shard, l) ||
+		 vt_sel_list_write(l, stdout, a->format, &a->shard,
+				   vt_run_tap_version(a->tap_version));
+	vt_sel_list_free(l);
+	if (rc)
+		fprintf(stderr, "vcts guest: cannot write the list\n");
+	return rc ? VT_EXIT_FAIL : VT_EXIT_OK;
+}
+
+/* --filter and --exclude against the keys of a cell: 0, or -1 (said). */
+static int parse_selection(const struct gargs *a, struct vt_sel *sel)
+{
+	char err[640];
+	vt_sel_init(sel, guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]));
+	for (unsigned i = 0; i < a->nfilter + a->nexclude; i++) {
+		bool filter = i < a->nfilter;
+		if (vt_sel_add(sel, filter ? VT_SEL_FILTER : VT_SEL_EXCLUDE,
+			       filter ? a->filter[i] : a->exclude[i - a->nfilter], err, sizeof(err))) {
+			fprintf(stderr, "vcts guest: %s: %s\n", filter ? "--filter" : "--exclude", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct gargs *a)
 {
 	for (int i = 1; i < argc; i += 2) {   /* each option takes a value */
@@ -694,8 +1068,14 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 			fputs(vt_guest_usage, stdout);
 			return 1;
 		}
+		if (strcmp(o, "--list") == 0) {
+			a->list = true;
+			i--;              /* the one option without a value */
+			continue;
+		}
 		if (!v && (strcmp(o, "--kernel") == 0 || strcmp(o, "--filter") == 0 ||
-			   strcmp(o, "--profile") == 0 ||
+			   strcmp(o, "--exclude") == 0 || strcmp(o, "--shard") == 0 ||
+			   strcmp(o, "--format") == 0 || strcmp(o, "--profile") == 0 ||
 			   strcmp(o, "--timeout") == 0 || strcmp(o, "--tap-version") == 0)) {
 			fprintf(stderr, "vcts guest: %s needs a value\n", o);
 			return -1;
@@ -710,12 +1090,26 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 			a->kernel = v;
 		} else if (strcmp(o, "--profile") == 0) {
 			a->profile = v;
-		} else if (strcmp(o, "--filter") == 0) {
-			if (a->nfilters >= 16) {
-				fprintf(stderr, "vcts guest: at most 16 --filter\n");
+		} else if (strcmp(o, "--filter") == 0 || strcmp(o, "--exclude") == 0) {
+			bool filter = strcmp(o, "--filter") == 0;
+			unsigned *n = filter ? &a->nfilter : &a->nexclude;
+			if (*n >= GUEST_MAX_EXPRS) {
+				fprintf(stderr, "vcts guest: at most %d %s\n", GUEST_MAX_EXPRS, o);
 				return -1;
 			}
-			a->filters[a->nfilters++] = v;
+			(filter ? a->filter : a->exclude)[(*n)++] = v;
+		} else if (strcmp(o, "--shard") == 0) {
+			char err[160];
+			if (vt_sel_shard_parse(v, &a->shard, err, sizeof(err))) {
+				fprintf(stderr, "vcts guest: %s\n", err);
+				return -1;
+			}
+		} else if (strcmp(o, "--format") == 0) {
+			if (vt_sel_format_parse(v, &a->format)) {
+				fprintf(stderr, "vcts guest: --format wants text, tap or json, not '%s'\n",
+					v);
+				return -1;
+			}
 		} else if (strcmp(o, "--timeout") == 0) {
 			char *end;
 			unsigned long t = strtoul(v, &end, 10);
@@ -737,6 +1131,10 @@ static int parse_args(int argc, char **argv, struct gargs *a)
 			return -1;
 		}
 	}
+	if (a->format && !a->list) {
+		fprintf(stderr, "vcts guest: --format goes with --list\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -747,17 +1145,29 @@ int vt_guest_main(int argc, char **argv)
 	struct vt_profile prof;
 	struct vt_tap tap;
 
+	static struct vt_sel sel;
+	static bool pick[NGUESTS][NCELLS];
+
 	int pr = parse_args(argc, argv, &a);
 	if (pr)
 		return pr > 0 ? VT_EXIT_OK : VT_EXIT_USAGE;
+	if (parse_selection(&a, &sel))
+		return VT_EXIT_USAGE;
 	if (vt_clause_load(NULL, err, sizeof(err)) ||
 	    vt_mx_profile_load(a.profile ? a.profile : "linux-6.1", &prof, err, sizeof(err))) {
 		fprintf(stderr, "vcts guest: %s\n", err);
 		return VT_EXIT_USAGE;
 	}
+	/* a unit of a shard is a guest: a boot is the cost */
+	unsigned units = pick_cells(&sel, &a.shard, &prof, pick);
+	if (a.list)
+		return list_guest_cells(&a, &prof, pick, units);
 	vt_tap_start(&tap, stdout, vt_run_tap_version(a.tap_version));
+	if (vt_sel_shard_empty(&tap, &a.shard, units, "guest"))
+		return VT_EXIT_OK;
 	if (!vt_qemu_available()) {
 		vt_tap_skip_all(&tap, "qemu-system-x86_64 not found");
+		vt_sel_shard_note(&tap, &a.shard, units, "guest");
 		return VT_EXIT_OK;
 	}
 	bool have_secure;
@@ -765,6 +1175,7 @@ int vt_guest_main(int argc, char **argv)
 			    sizeof(err));
 	if (b == 2) {
 		vt_tap_skip_all(&tap, err);
+		vt_sel_shard_note(&tap, &a.shard, units, "guest");
 		return VT_EXIT_OK;
 	}
 	if (b) {
@@ -805,19 +1216,7 @@ int vt_guest_main(int argc, char **argv)
 				 "kernel (its headers could not be fetched)");
 		c->microvm = guests[g].mmio;
 		for (unsigned i = 0; i < NCELLS; i++) {
-			char name[128];
-			snprintf(name, sizeof(name), "guest/%s/%s", guests[g].name, cells[i].name);
-			if (cells[i].ap_matters && !guests[g].iommu_aw && !guests[g].secure)
-				continue;
-			if (guests[g].hostile != (cells[i].fault != 0))
-				continue;
-			if (guests[g].mmio && !cells[i].mmio_device)
-				continue;       /* no such device on virtio-mmio */
-			/* our device holds a secure guest to its bounce pool
-			 * and rings; rings behind an IOTLB it does not model */
-			if (cells[i].vhost && guests[g].secure && guests[g].iommu_aw)
-				continue;
-			if (!selected(&a, name))
+			if (!pick[g][i])        /* cell_in_guest(), selected, in the shard */
 				continue;
 			struct vt_guest_dev *d = &c->dev[c->ndev];
 			snprintf(d->name, sizeof(d->name), "%s", cells[i].name);
@@ -828,6 +1227,7 @@ int vt_guest_main(int argc, char **argv)
 			d->disk = cells[i].disk;
 			d->rng = cells[i].rng;
 			d->console = cells[i].console;
+			d->net = cells[i].net;
 			if (cells[i].vhost) {
 				d->vhost.type = &vt_device_blk;
 				c->bios = vhost_guest_bios();
@@ -845,6 +1245,7 @@ int vt_guest_main(int argc, char **argv)
 		return VT_EXIT_OK;
 	}
 	vt_tap_plan(&tap, total);
+	vt_sel_shard_note(&tap, &a.shard, units, "guest");
 	vt_tap_diag(&tap, "kernel %s, accel %s", vmlinux, kvm ? "kvm" : "tcg");
 
 	/* Boot the guests, up to the number of CPUs at a time. */

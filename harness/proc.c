@@ -110,6 +110,16 @@ int vt_proc_bind_to_parent(pid_t parent)
 	return getppid() == parent ? 0 : -1;
 }
 
+void vt_rmtree_signal_safe(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	rmtree_at(fd, 0);
+	close(fd);
+	rmdir(path);
+}
+
 void vt_proc_fatal_signal(int sig)
 {
 	for (unsigned i = 0; i < MAX_PROCS; i++) {
@@ -119,14 +129,8 @@ void vt_proc_fatal_signal(int sig)
 			kill(p->pid, SIGKILL);
 		}
 	}
-	if (own_tmpdir && tmpdir[0] && getpid() == tmpdir_owner) {
-		int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			rmtree_at(fd, 0);
-			close(fd);
-			rmdir(tmpdir);
-		}
-	}
+	if (own_tmpdir && tmpdir[0] && getpid() == tmpdir_owner)
+		vt_rmtree_signal_safe(tmpdir);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -75,6 +75,9 @@ void vt_proc_fatal_signal(int sig);
  * Returns -1 when the parent is already gone. */
 int vt_proc_bind_to_parent(pid_t parent);
 
+/* The same with system calls only, for a signal handler; no result. */
+void vt_rmtree_signal_safe(const char *path);
+
 /* Remove a directory tree (nftw, no symlinks followed).  Returns 0 or -1. */
 int vt_rmtree(const char *path);
 

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -40,6 +39,7 @@
 struct selection {
 	struct vt_instance *inst;
 	unsigned n;
+	unsigned total;        /* selected before the shard took its share */
 };
 
 static unsigned nvariants(const struct vt_test *t)
@@ -170,72 +170,136 @@ unsigned vt_check_catalogue(const struct vt_suite *const *suites, FILE *err)
 	return bad;
 }
 
-/* A glob, or the exact name (names hold '[' which globs read as a set). */
-static bool matches(const char *pattern, const char *name)
+/* ---- selecting instances ---- */
+
+static const char *const role_values[] = { "driver", "device" };
+static const struct vt_sel_key run_keys[] = {
+	{ "clause", NULL, 0 },
+	{ "role", role_values, 2 },
+	{ "transport", NULL, 0 },
+	{ "area", NULL, 0 },
+	{ "variant", NULL, 0 },
+	{ "timeout", NULL, 0 },
+};
+
+void vt_run_keys(const struct vt_sel_key **keys, unsigned *nkeys)
 {
-	return strcmp(pattern, name) == 0 || fnmatch(pattern, name, 0) == 0;
+	*keys = run_keys;
+	*nkeys = VT_ARRAY_SIZE(run_keys);
 }
 
-static bool matches_any(const char *const *pats, unsigned n, const char *name)
+#define MAX_ATTRS 64
+
+/* An instance as an item to select and list. */
+struct inst_item {
+	struct vt_sel_item item;
+	struct vt_sel_attr attr[MAX_ATTRS];
+	char timeout[16];
+};
+
+static void add_attr(struct inst_item *d, const char *key, const char *value)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (matches(pats[i], name))
-			return true;
-	return false;
+	if (d->item.nattr < MAX_ATTRS && value)
+		d->attr[d->item.nattr++] = (struct vt_sel_attr){ key, value };
 }
 
+/* Its attributes: role, transport, the clauses it cites (the registry's
+ * copy of each id), area, variant, timeout. */
+static void describe_instance(const struct vt_instance *in, struct inst_item *d)
+{
+	const struct vt_test *t = in->test;
+	char id[64];
+	d->item = (struct vt_sel_item){ in->name, d->attr, 0 };
+	add_attr(d, "role", role_values[t->role == VT_ROLE_DRIVER ? 0 : 1]);
+	add_attr(d, "transport", t->transport && *t->transport ? t->transport : NULL);
+	for (const char *cur = t->clauses; vt_clause_next(&cur, id, sizeof(id));) {
+		const struct vt_clause *c = vt_clause_lookup(id);
+		add_attr(d, "clause", c ? c->id : NULL);
+	}
+	add_attr(d, "area", in->suite->area);
+	add_attr(d, "variant", in->variant ? in->variant->name : NULL);
+	snprintf(d->timeout, sizeof(d->timeout), "%u",
+		 t->timeout_ms ? t->timeout_ms : VT_DEFAULT_TIMEOUT_MS);
+	add_attr(d, "timeout", d->timeout);
+}
+
+/* The selection of o: given, or parsed here from its expressions. */
+static struct vt_sel *parse_selection(const struct vt_run_opts *o)
+{
+	char err[600];
+	struct vt_sel *s = malloc(sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "vcts: out of memory\n");
+		return NULL;
+	}
+	vt_sel_init(s, run_keys, VT_ARRAY_SIZE(run_keys));
+	for (unsigned i = 0; i < o->nfilters + o->nexcludes; i++) {
+		bool filter = i < o->nfilters;
+		if (vt_sel_add(s, filter ? VT_SEL_FILTER : VT_SEL_EXCLUDE,
+			       filter ? o->filters[i] : o->excludes[i - o->nfilters], err,
+			       sizeof(err))) {
+			fprintf(stderr, "vcts: %s: %s\n", filter ? "--filter" : "--exclude", err);
+			free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* Keep the instances the selection takes, then the shard's share of
+ * them; sel->total is how many were selected before sharding. */
 static int select_instances(const struct selection *all, const struct vt_run_opts *o,
 			    struct selection *sel)
 {
-	for (unsigned f = 0; f < o->nfilters; f++) {
-		bool hit = false;
-		for (unsigned i = 0; i < all->n && !hit; i++)
-			hit = matches(o->filters[f], all->inst[i].name);
-		if (!hit) {
-			fprintf(stderr, "vcts: no test matches '%s'\n", o->filters[f]);
-			return -1;
-		}
-	}
+	struct vt_sel *s = o->sel ? o->sel : parse_selection(o);
+	struct inst_item d;
+	int rc = -1;
+
+	if (!s)
+		return -1;
 	sel->inst = calloc(all->n ? all->n : 1, sizeof(*sel->inst));
 	if (!sel->inst)
-		return -1;
+		goto out;
 	sel->n = 0;
+	sel->total = 0;
 	for (unsigned i = 0; i < all->n; i++) {
-		const char *name = all->inst[i].name;
-		if (o->nfilters && !matches_any(o->filters, o->nfilters, name))
+		describe_instance(&all->inst[i], &d);
+		if (!vt_sel_take(s, &d.item))
 			continue;
-		if (matches_any(o->excludes, o->nexcludes, name))
-			continue;
-		sel->inst[sel->n++] = all->inst[i];
+		if (vt_sel_shard_takes(&o->shard, sel->total++))
+			sel->inst[sel->n++] = all->inst[i];
 	}
-	return 0;
+	const char *missed = o->into ? NULL : vt_sel_missed(s);
+	if (missed)
+		fprintf(stderr, "vcts: no test matches '%s'\n", missed);
+	else
+		rc = 0;
+out:
+	if (s != o->sel)
+		free(s);
+	return rc;
 }
 
 /* ---- list mode ---- */
 
-static const char *transport_of(const struct vt_test *t)
+static int list_instances(const struct selection *sel, const struct vt_run_opts *o, FILE *out)
 {
-	return t->transport && *t->transport ? t->transport : "-";
-}
+	struct vt_sel_list *l = o->into ? o->into : vt_sel_list_new();
+	struct inst_item d;
+	int rc = 0;
 
-static void list_instances(const struct selection *sel, FILE *out)
-{
-	int wname = 4, wtrans = 6;
-	for (unsigned i = 0; i < sel->n; i++) {
-		int l = (int)strlen(sel->inst[i].name);
-		int lt = (int)strlen(transport_of(sel->inst[i].test));
-		if (l > wname)
-			wname = l;
-		if (lt > wtrans)
-			wtrans = lt;
+	if (!l)
+		return -1;
+	for (unsigned i = 0; i < sel->n && !rc; i++) {
+		describe_instance(&sel->inst[i], &d);
+		rc = vt_sel_list_add(l, "test", &d.item);
 	}
-	for (unsigned i = 0; i < sel->n; i++) {
-		const struct vt_instance *in = &sel->inst[i];
-		fprintf(out, "%-*s  %-6s  %-*s  %s\n", wname, in->name,
-			in->test->role == VT_ROLE_DRIVER ? "driver" : "device", wtrans,
-			transport_of(in->test), in->test->clauses ? in->test->clauses : "");
+	vt_sel_list_units(l, sel->n, sel->total, "point");
+	if (!o->into) {
+		rc = vt_sel_list_write(l, out, o->format, &o->shard, vt_run_tap_version(o->tap_version));
+		vt_sel_list_free(l);
 	}
-	fflush(out);
+	return rc;
 }
 
 /* ---- the runner interrupted ---- */
@@ -246,6 +310,7 @@ static void list_instances(const struct selection *sel, FILE *out)
  * with it: a test's own children would otherwise outlive the run.
  */
 static volatile sig_atomic_t running_pgid;
+static char running_tmp[PATH_MAX];    /* its TMPDIR, removed with it */
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 static struct sigaction saved_actions[VT_ARRAY_SIZE(stop_signals)];
@@ -253,10 +318,12 @@ static struct sigaction saved_actions[VT_ARRAY_SIZE(stop_signals)];
 static void on_stop_signal(int sig)
 {
 	pid_t pgid = running_pgid;
-	if (pgid > 0)
+	if (pgid > 0) {
 		kill(-pgid, SIGKILL);
-	signal(sig, SIG_DFL);
-	raise(sig);
+		if (running_tmp[0])
+			vt_rmtree_signal_safe(running_tmp);
+	}
+	vt_proc_fatal_signal(sig);
 }
 
 static void catch_stop_signals(void)
@@ -464,6 +531,7 @@ static void run_instance(const struct vt_instance *in, double scale, struct resu
 	snprintf(tmp, sizeof(tmp), "%s/vcts-test.XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmp))
 		tmp[0] = '\0';
+	memcpy(running_tmp, tmp, sizeof(running_tmp));
 
 	fflush(NULL);     /* nothing buffered may be written twice */
 	pid_t parent = getpid();
@@ -733,7 +801,7 @@ static void summarize(const struct findings *fs, char *buf, size_t len)
 static void report_yaml(struct vt_tap *tap, const struct findings *fs, const char *msg)
 {
 	struct vt_tap_finding top = { 0 };
-	char summary[96];
+	char summary[96], both[720];
 	const struct vt_tap_finding *list = fs->f;
 	unsigned nlist = fs->n;
 
@@ -746,10 +814,15 @@ static void report_yaml(struct vt_tap *tap, const struct findings *fs, const cha
 		summarize(fs, summary, sizeof(summary));
 		top.message = summary;
 	}
+	/* The YAML block must follow its test line at once (no comment in
+	 * between): the runner's message and the finding's go in one. */
 	if (msg[0]) {
-		if (top.message && top.message[0])
-			vt_tap_diag(tap, "%s", top.message);
-		top.message = msg;
+		if (top.message && top.message[0]) {
+			snprintf(both, sizeof(both), "%s; %s", msg, top.message);
+			top.message = both;
+		} else {
+			top.message = msg;
+		}
 	}
 	if (!top.message && !nlist)
 		return;
@@ -823,11 +896,14 @@ static int run_selection(const struct selection *sel, const struct vt_run_opts *
 	struct result r;
 
 	vt_tap_start(&tap, out, tap_version(o));
+	if (vt_sel_shard_empty(&tap, &o->shard, sel->total, "point"))
+		return VT_EXIT_OK;
 	if (!sel->n) {
 		vt_tap_skip_all(&tap, "no test selected");
 		return VT_EXIT_OK;
 	}
 	vt_tap_plan(&tap, sel->n);
+	vt_sel_shard_note(&tap, &o->shard, sel->total, "point");
 
 	memset(&r, 0, sizeof(r));
 	r.recs = calloc(MAX_RECS, sizeof(*r.recs));
@@ -890,8 +966,13 @@ int vt_run(const struct vt_suite *const *suites, const struct vt_run_opts *o)
 	if (select_instances(&all, o, &sel))
 		goto out;
 	if (o->list) {
-		list_instances(&sel, out);
-		rc = VT_EXIT_OK;
+		if (list_instances(&sel, o, out)) {
+			fprintf(stderr, "vcts: cannot write the list: %s\n",
+				ferror(out) ? strerror(errno) : "out of memory");
+			rc = VT_EXIT_FAIL;
+		} else {
+			rc = VT_EXIT_OK;
+		}
 	} else {
 		rc = run_selection(&sel, o, out);
 	}

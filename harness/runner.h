@@ -15,13 +15,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "select.h"
 #include "test.h"
 
 struct vt_run_opts {
-	const char *const *filters;  /* globs on "area/name[variant]", OR'ed */
+	const char *const *filters;  /* --filter EXPR (select.h), OR'ed       */
 	unsigned nfilters;           /* 0: every instance                     */
-	const char *const *excludes; /* globs removed after filtering         */
+	const char *const *excludes; /* --exclude EXPR: removed after that    */
 	unsigned nexcludes;
+	struct vt_sel *sel;          /* or: the selection already parsed      */
+	struct vt_sel_shard shard;   /* --shard I/N; count 0: every instance */
+	enum vt_sel_format format;   /* list: text (default), tap or json     */
+	struct vt_sel_list *into;    /* list: add the items here, print none;
+					the caller checks vt_sel_missed()   */
 	FILE *out;                   /* TAP or the list; NULL: stdout         */
 	double timeout_scale;        /* 0: 1.0                                */
 	bool list;                   /* print the instances, run nothing      */
@@ -36,13 +42,21 @@ struct vt_run_opts {
 #define VT_EXIT_USAGE  2   /* bad arguments, registry or catalogue     */
 
 /*
- * Run (or list) the instances of a NULL-terminated catalogue that match
- * the filters.  Every clause id the catalogue cites is checked against the
- * registry first; an unknown one is a one-line error on stderr and
- * VT_EXIT_USAGE, as is a filter that matches no instance.
- * A test without variants gets fn(NULL).
+ * Run (or list) the instances of a NULL-terminated catalogue that the
+ * selection keeps, in catalogue order, the shard's share of them when
+ * sharded (a unit is one instance).  Every clause id the catalogue cites
+ * is checked against the registry first; an unknown one is a one-line
+ * error on stderr and VT_EXIT_USAGE, as is a bad expression or a --filter
+ * that matches no instance.  A test without variants gets fn(NULL).
  */
 int vt_run(const struct vt_suite *const *suites, const struct vt_run_opts *o);
+
+/*
+ * The keys an instance has for --filter and --exclude: name, clause (each
+ * id it cites), role (driver|device), transport, area, variant, timeout
+ * (ms).
+ */
+void vt_run_keys(const struct vt_sel_key **keys, unsigned *nkeys);
 
 /*
  * The TAP version line to announce: `asked` when not 0, else 14, except

@@ -142,7 +142,7 @@ void vt_tap_yaml_quote(FILE *f, const char *s)
 		case '\t': fputs("\\t", f); break;
 		default:
 			if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\x%02x", c);
+				fprintf(f, "\\u%04x", c);
 			else
 				fputc(c, f);
 		}

@@ -104,8 +104,9 @@ void vt_tap_bail(struct vt_tap *t, const char *fmt, ...) __attribute__((format(p
 void vt_tap_subtest_begin(struct vt_tap *parent, struct vt_tap *sub, const char *name);
 unsigned vt_tap_subtest_end(struct vt_tap *parent, struct vt_tap *sub, const char *name);
 
-/* Write s as a double-quoted YAML scalar (quotes, backslashes, control
- * characters escaped). */
+/* Write s as a double-quoted string (quotes, backslashes, control
+ * characters escaped, the latter as \uXXXX): a YAML scalar and a JSON
+ * string alike. */
 void vt_tap_yaml_quote(FILE *f, const char *s);
 
 #endif

@@ -18,7 +18,7 @@ unset HARNESS_ACTIVE HARNESS_VERSION
 RUNNER=$VCTS_BUILD/t/runner
 export RUNNER
 
-plan 36
+plan 38
 
 # One full run shared by most tests below.
 export VT_SELFTEST_PIDS=$TMP/pids
@@ -51,10 +51,10 @@ yaml_of() {
 
 expect_success 'a failing run exits 1' 'test "$(cat rc)" = 1'
 expect_success 'the version line comes first' 'test "$(sed -n 1p out)" = "TAP version 14"'
-expect_success 'the plan comes before any test line' 'test "$(sed -n 2p out)" = "1..14"'
+expect_success 'the plan comes before any test line' 'test "$(sed -n 2p out)" = "1..15"'
 expect_success 'as many test lines as planned, numbered in order' '
 	grep -E "^(not )?ok " out | awk "{ n++; num = (\$1 == \"not\") ? \$3 : \$2;
-		if (num != n) exit 1 } END { exit n != 14 }"
+		if (num != n) exit 1 } END { exit n != 15 }"
 '
 expect_success 'every YAML block is indented and closed' '
 	awk "/^  ---\$/ { if (open) exit 1; open = 1; next }
@@ -135,6 +135,13 @@ expect_success 'variants: one instance each, named area/name[variant]' '
 	grep -qx "# record DRV-2.7.5.2 \[driver\]: shown, not judged" out
 '
 expect_success 'the run goes on after a crash and a hang' 'grep -qx "ok 14 - selftest/after" out'
+# TAP 14: a YAML block follows its test line at once; a crash after a
+# finding puts both messages in it.
+expect_success 'a crash after a finding: its YAML right below the test line' '
+	grep -A1 "^not ok 15 - selftest/crash-after-finding # crash" out | tail -1 | grep -qx "  ---" &&
+	yaml_of selftest/crash-after-finding |
+		grep -q "^message: \"killed by signal SIGSEGV.*; 2 rules broken"
+'
 expect_success 'the crash and hang processes were all seen' 'test "$(wc -l <"$VT_SELFTEST_PIDS")" = 3'
 expect_success 'no test process is left, not even a zombie' '
 	grep -qx "# no child process left" out &&
@@ -152,7 +159,7 @@ expect_success 'run by this prove, the stream parses as TAP' '
 	hv=$(perl -MTest::Harness -e "print \$Test::Harness::VERSION") &&
 	{ HARNESS_ACTIVE=1 HARNESS_VERSION=$hv "$RUNNER" >tapp 2>/dev/null || true; } &&
 	{ prove -e cat ./tapp >p 2>&1 || true; } &&
-	grep -q "Failed 8/14 subtests" p && ! grep -q "Parse errors" p
+	grep -q "Failed 9/15 subtests" p && ! grep -q "Parse errors" p
 '
 
 expect_success 'an unknown clause: one line, exit 2, nothing run' '
@@ -188,7 +195,7 @@ expect_success '--progress goes to stderr only' '
 '
 expect_success 'list mode: one aligned line per instance, nothing run' '
 	"$RUNNER" --list >o 2>e &&
-	test "$(grep -c "^selftest/" o)" = 14 &&
+	test "$(grep -c "^selftest/" o)" = 15 &&
 	grep -Eqx "selftest/report\[packed\] +driver +vhost-user +DRV-2.7.5.2" o &&
 	test "$(grep "^selftest/" o | awk "{ print index(\$0, \" driver \") + index(\$0, \" device \") }" | sort -u | wc -l)" = 1
 '
@@ -208,7 +215,9 @@ expect_success 'a runner killed mid-test leaves no test behind' '
 '
 expect_success 'a runner stopped by SIGTERM takes the whole test group along' '
 	: >pids3
-	VT_SELFTEST_PIDS=$TMP/pids3 "$RUNNER" --filter selftest/hang --timeout-scale 100 >o 2>e &
+	mkdir -p stopped
+	TMPDIR=$TMP/stopped VT_SELFTEST_PIDS=$TMP/pids3 "$RUNNER" --filter selftest/hang \
+		--timeout-scale 100 >o 2>e &
 	runner=$!
 	for _ in $(seq 100); do test "$(wc -l <pids3)" = 2 && break; sleep 0.05; done
 	test "$(wc -l <pids3)" = 2
@@ -219,6 +228,7 @@ expect_success 'a runner stopped by SIGTERM takes the whole test group along' '
 	done <pids3
 	test "$rc" = 0
 '
+ok_if '...and its test directory' sh -c '! ls -d "$TMP"/stopped/vcts-test.* 2>/dev/null | grep -q .'
 expect_success 'the version line is 13 for a prove older than 3.48, else 14' '
 	HARNESS_ACTIVE=1 HARNESS_VERSION=3.44 "$RUNNER" --filter selftest/pass >o &&
 	test "$(sed -n 1p o)" = "TAP version 13" &&

@@ -15,6 +15,8 @@
  *       ok 1 - pci-layout                 PCI functions: DEV-4.1.* findings
  *       ok 2 - io                         real I/O through the driver
  *       # io: ok                          ok | fail <reason> | none
+ *       # kernel: virtio_blk virtio3: ... the first kernel message naming the
+ *                                         device at warning level or worse
  *       1..2
  *   ok 1 - pci-0000:00:03.0
  *   ...
@@ -41,11 +43,13 @@ static const char usage[] =
 	"                  [--io-timeout SECONDS] [--no-io]\n"
 	"\n"
 	"Report every virtio device of this machine as TAP: the facts sysfs\n"
-	"shows (device ID, negotiated features, status, driver), the layout\n"
-	"rules of 4.1 (Virtio Over PCI Bus) for PCI functions, and real I/O\n"
-	"through the bound driver (block: writes and read-back of the first\n"
-	"sectors - the disk is overwritten; entropy: a read of /dev/hwrng;\n"
-	"console: a line per port; network: link up and carrier).\n"
+	"shows (device ID, negotiated features, status, driver), what the kernel\n"
+	"said about it, the layout rules of 4.1 (Virtio Over PCI Bus) for PCI\n"
+	"functions, and real I/O through the bound driver (block: writes and\n"
+	"read-back of the first sectors - the disk is overwritten; entropy: a\n"
+	"read of /dev/hwrng; console: a line per port; network: link up, then\n"
+	"raw frames both ways - ARP and an ICMP echo with 10.0.2.2, the host of\n"
+	"QEMU's user network).\n"
 	"\n"
 	"  --out PATH          TAP destination (default /dev/ttyS1, '-' stdout)\n"
 	"  --sysfs DIR         sysfs root (default /sys)\n"
@@ -183,6 +187,10 @@ static const char *report_device(const struct agent_opts *o, const struct agent_
 	 * this call: armed before, read and disarmed after. */
 	agent_io(o, d, &io);
 	report_io(&sub, &io);
+	/* why a driver refused the device, or what went wrong in its I/O */
+	char said[160];
+	if (agent_kmsg(o, d->vdev, said, sizeof(said)) == 0)
+		vt_tap_diag(&sub, "kernel: %s", said);
 	vt_tap_subtest_end(tap, &sub, d->name);
 	return io.result == AGENT_IO_OK ? "ok" : io.result == AGENT_IO_FAIL ? "fail" : "none";
 }

@@ -111,6 +111,13 @@ void agent_pci_layout(const struct agent_opts *o, const struct agent_dev *d, str
  * through its memory BAR (reads only).  0, or -1 when it cannot be read. */
 int agent_pci_peek_status(const struct agent_opts *o, const char *pci, uint32_t *status);
 
+/* ---- kmsg.c: what the kernel said ---- */
+
+/* The first kernel log message at warning level or worse that names the
+ * virtio device ("virtio_blk virtio3: ..."), from o->dev/kmsg.  0, or -1
+ * when there is none (buf is then ""). */
+int agent_kmsg(const struct agent_opts *o, const char *vdev, char *buf, size_t len);
+
 /* ---- io.c and io_*.c: real I/O through the bound driver ---- */
 
 /* Run the I/O step of the device's type in a child process bounded by

@@ -8,6 +8,11 @@
  * 256 bytes; reading past 64 needs root) and its BARs from the resource
  * file (one "start end flags" line per BAR).  The live function is never
  * written: no access is given to the check, so it judges the image alone.
+ *
+ * A transitional function (PCI device id 0x1000..0x103f) also owes legacy
+ * drivers what the legacy notes of 4.1 ask (INV-transitional-pci); one
+ * without virtio capabilities is a legacy device, judged without the
+ * structure rules that only modern interfaces have.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +31,8 @@
 #define IORESOURCE_MEM_64    0x00100000ull
 
 #define PCI_COMMAND          0x04
+#define PCI_REVISION_ID      0x08
+#define PCI_SUBSYSTEM_ID     0x2e
 #define PCI_COMMAND_MEMORY   0x02
 #define PCI_STATUS           0x06
 #define PCI_STATUS_CAP_LIST  0x10
@@ -102,10 +109,73 @@ static void report(struct vt_tap *sub, struct vt_verdict *vd)
 	vt_tap_yaml(sub, n == 1 ? &list[0] : &top, list, n == 1 ? 0 : n);
 }
 
+/* ---- transitional and legacy functions ---- */
+
+/* One of the structure rules (DEV-4.1.4.*)? */
+static bool structure_rule(const char *rule)
+{
+	return strncmp(rule, "DEV-", 4) == 0 && strncmp(rule + 4, "4.1.4.", 6) == 0;
+}
+
+/*
+ * A function with a Transitional PCI Device ID and no virtio capability
+ * is a legacy device: legacy devices predate the virtio structures, and a
+ * driver that finds none uses the legacy interface in BAR0 (the legacy note
+ * on device layout detection).  The structure rules have nothing to judge
+ * there - without a virtio capability each of their findings says a
+ * structure is missing - so they are left out; the identity, header and
+ * MSI-X rules stay.  A transitional function that has virtio capabilities
+ * keeps every rule of a modern one.
+ */
+static void keep_legacy_rules(const struct vt_verdict *all, struct vt_verdict *vd)
+{
+	for (unsigned i = 0; i < all->n; i++) {
+		const struct vt_violation *v = &all->v[i];
+		if (structure_rule(v->rule))
+			continue;
+		if (v->sev == VT_SEV_SHOULD)
+			vt_advice(vd, v->rule, v->who, "%s", v->msg);
+		else
+			vt_violation(vd, v->rule, v->who, v->expected[0] ? v->expected : NULL,
+				     v->got[0] ? v->got : NULL, "%s", v->msg);
+	}
+}
+
+/* What every transitional function owes legacy drivers (the legacy notes
+ * on PCI device discovery and layout): Revision ID 0, the virtio device
+ * ID as Subsystem Device ID, the legacy interface in an I/O BAR0. */
+static void check_transitional(const struct vt_pci_image *img, const struct vt_pci_summary *sum,
+			       struct vt_verdict *vd)
+{
+	unsigned rev = img->cfg[PCI_REVISION_ID];
+	unsigned subsys = (unsigned)(img->cfg[PCI_SUBSYSTEM_ID] |
+				     img->cfg[PCI_SUBSYSTEM_ID + 1] << 8);
+	char exp[16], got[16];
+
+	if (rev != 0) {
+		snprintf(got, sizeof(got), "%u", rev);
+		vt_violation(vd, "INV-transitional-pci", VT_WHO_DEVICE, "0", got,
+			     "transitional device 0x%04x with PCI Revision ID %u: legacy drivers "
+			     "match Revision ID 0", sum->device_id, rev);
+	}
+	if (sum->virtio_type >= 0 && subsys != (unsigned)sum->virtio_type) {
+		snprintf(exp, sizeof(exp), "0x%04x", (unsigned)sum->virtio_type);
+		snprintf(got, sizeof(got), "0x%04x", subsys);
+		vt_violation(vd, "INV-transitional-pci", VT_WHO_DEVICE, exp, got,
+			     "transitional device 0x%04x: PCI Subsystem Device ID is not its "
+			     "virtio device ID", sum->device_id);
+	}
+	if (img->bars_known && (!img->bar[0].present || !img->bar[0].io))
+		vt_violation(vd, "INV-transitional-pci", VT_WHO_DEVICE, "an I/O BAR0",
+			     !img->bar[0].present ? "no BAR0" : "a memory BAR0",
+			     "transitional device 0x%04x: the legacy interface is not in I/O BAR0",
+			     sum->device_id);
+}
+
 void agent_pci_layout(const struct agent_opts *o, const struct agent_dev *d, struct vt_tap *sub)
 {
 	static struct vt_pci_image img;
-	struct vt_verdict vd;
+	static struct vt_verdict all, kept;
 	struct vt_pci_summary sum;
 	char why[96];
 
@@ -120,11 +190,23 @@ void agent_pci_layout(const struct agent_opts *o, const struct agent_dev *d, str
 	read_bars(o, d->parent, &img);
 	if (!img.bars_known)
 		vt_tap_diag(sub, "BAR sizes unknown: structures not checked against their BARs");
-	vt_verdict_init(&vd);
-	vt_pci_check(&img, &vd, &sum);
-	vt_tap_diag(sub, "pci: %04x:%04x, %u capabilities (%u virtio)",
-		    (unsigned)(img.cfg[0] | img.cfg[1] << 8), sum.device_id, sum.ncaps, sum.nvcaps);
-	report(sub, &vd);
+	vt_verdict_init(&all);
+	vt_pci_check(&img, &all, &sum);
+	bool legacy = sum.transitional && sum.nvcaps == 0;
+	struct vt_verdict *vd = &all;
+	if (legacy) {
+		vt_verdict_init(&kept);
+		keep_legacy_rules(&all, &kept);
+		vd = &kept;
+	}
+	if (sum.transitional)
+		check_transitional(&img, &sum, vd);
+	const char *kind = legacy ? ": a legacy device" :
+			   sum.transitional ? ": a transitional device" : "";
+	vt_tap_diag(sub, "pci: %04x:%04x, %u capabilities (%u virtio)%s",
+		    (unsigned)(img.cfg[0] | img.cfg[1] << 8), sum.device_id, sum.ncaps, sum.nvcaps,
+		    kind);
+	report(sub, vd);
 }
 
 /* ---- device status through the common configuration structure ---- */

@@ -26,10 +26,12 @@
 
 const char vt_matrix_usage[] =
 	"usage: vcts matrix --profile P [--set KEY=VALUE]... [--axis NAME=V1,V2]...\n"
-	"                   [--filter EXPR] [--jobs N] [--timeout MS] [--tap-version N]\n"
-	"                   [--list] [--quiet]\n"
+	"                   [--filter EXPR]... [--exclude EXPR]... [--shard I/N]\n"
+	"                   [--jobs N] [--timeout MS] [--tap-version N]\n"
+	"                   [--list [--format text|tap|json]] [--quiet]\n"
 	"       vcts matrix --diff P1 P2 [--set KEY=VALUE]... [--axis NAME=V1,V2]...\n"
-	"                   [--filter EXPR] [--jobs N] [--timeout MS] [--format tap|table]\n"
+	"                   [--filter EXPR]... [--exclude EXPR]... [--shard I/N]\n"
+	"                   [--jobs N] [--timeout MS] [--format tap|table]\n"
 	"                   [--tap-version N] [--quiet]\n"
 	"       vcts matrix --axes\n"
 	"       vcts matrix --profiles\n"
@@ -48,18 +50,29 @@ const char vt_matrix_usage[] =
 	"  --profile P         a shipped profile (see --profiles) or a .profile file\n"
 	"  --set KEY=VALUE     change one parameter of the profile (repeatable; with\n"
 	"                      --diff, of both profiles)\n"
-	"  --axis NAME=V1,V2   only these values of one axis (repeatable)\n"
-	"  --filter EXPR       only the cells matching EXPR: terms joined by ',', all\n"
-	"                      must hold; a term is NAME=V1|V2 or NAME!=V1|V2 where\n"
-	"                      NAME is an axis or \"expect\" (live, driver-refuses,\n"
-	"                      device-refuses, skip, hazard); several --filter must\n"
-	"                      all hold.  Example: --filter 'secure=on,expect!=skip'\n"
+	"  --axis NAME=V1,V2   only these values of one axis (repeatable; all must\n"
+	"                      hold)\n"
+	"  --filter EXPR       only the cells for which EXPR holds: terms joined by\n"
+	"                      ',', all must hold; a term is KEY=V1|V2 or KEY!=V1|V2\n"
+	"                      (values may be globs).  Keys: every axis, expect\n"
+	"                      (live, driver-refuses, device-refuses, skip, hazard),\n"
+	"                      name, clause, role, transport, verdict, profile.\n"
+	"                      Several --filter are OR'ed (each of them a whole\n"
+	"                      expression).  Example: --filter 'secure=on,expect!=skip'\n"
+	"  --exclude EXPR      leave out the cells for which EXPR holds\n"
+	"  --shard I/N         only shard I of N: the selected cells numbered from 0\n"
+	"                      in cell order, those whose number modulo N is I-1\n"
+	"                      (\"# vcts-shard ...\" follows the plan line).  With\n"
+	"                      --diff the units are the cells that differ: every\n"
+	"                      shard runs the whole selection under both profiles\n"
+	"                      and reports its share of them (TAP only)\n"
 	"  --jobs N            worker processes, 1..256 (default: the CPUs online)\n"
 	"  --timeout MS        deadline of one cell (default 10000); a cell that\n"
 	"                      overruns it is a timeout, its worker is replaced\n"
 	"  --tap-version N     the version line, 13 or 14, as for 'vcts run'\n"
 	"  --list              print the selected cells with their expected verdict;\n"
-	"                      run nothing\n"
+	"                      run nothing.  --format tap or json prints them as\n"
+	"                      'vcts list --matrix P --format ...' does\n"
 	"  --quiet             no progress line on stderr\n"
 	"  --diff P1 P2        run the selection under both profiles and report the\n"
 	"                      cells whose expected or observed verdict differs; a\n"
@@ -70,13 +83,14 @@ const char vt_matrix_usage[] =
 	"  --axes              list the axes and their values\n"
 	"  --profiles          list the shipped profiles with their titles\n"
 	"\n"
+	"A filter that selects no cell is not an error: the run skips (\"1..0\").\n"
 	"The progress line \"matrix P: i/N cells, ...\" goes to stderr when it is a\n"
 	"terminal (not under prove), or whenever VCTS_PROGRESS=1.  Profiles are read\n"
 	"from $VCTS_PROFILE_DIR, default harness/matrix/profiles in the source tree;\n"
 	"their format is in harness/matrix/profiles/README.md.\n";
 
 enum mode { MODE_NONE, MODE_PROFILE, MODE_DIFF, MODE_AXES, MODE_PROFILES };
-enum format { FORMAT_DEFAULT, FORMAT_TAP, FORMAT_TABLE };
+enum format { FORMAT_DEFAULT, FORMAT_TAP, FORMAT_TABLE, FORMAT_TEXT, FORMAT_JSON };
 
 struct mx_args {
 	enum mode mode;
@@ -88,6 +102,9 @@ struct mx_args {
 	unsigned naxis;
 	const char *filter[MAX_REPEAT];
 	unsigned nfilter;
+	const char *exclude[MAX_REPEAT];
+	unsigned nexclude;
+	struct vt_sel_shard shard;
 	unsigned jobs, timeout_ms, tap_version;
 	bool list, quiet;
 	enum format format;
@@ -98,7 +115,12 @@ struct mx_setup {
 	struct vt_profile p[2];
 	unsigned np;
 	struct vt_mx_sel sel;
-	struct vt_mx_filter *filter;
+	struct vt_sel own;         /* --filter, --exclude               */
+	struct vt_sel *pick;       /* own, or a listing's selection      */
+	struct vt_sel_shard shard;
+	uint64_t *cells;           /* the cells taken, in cell order     */
+	uint64_t ncells;
+	uint64_t total;            /* selected, before the shard's share */
 	struct vt_mx_run_opts run;
 };
 
@@ -185,6 +207,14 @@ static int value_option(struct mx_args *a, int argc, char **argv, int *i)
 		r = r < 0 ? r : push("--axis", a->axis, &a->naxis, val) ? -1 : 1;
 	} else if ((r = opt_value(argc, argv, i, "--filter", &val)) != 0) {
 		r = r < 0 ? r : push("--filter", a->filter, &a->nfilter, val) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--exclude", &val)) != 0) {
+		r = r < 0 ? r : push("--exclude", a->exclude, &a->nexclude, val) ? -1 : 1;
+	} else if ((r = opt_value(argc, argv, i, "--shard", &val)) != 0) {
+		char err[160];
+		if (r > 0 && vt_sel_shard_parse(val, &a->shard, err, sizeof(err))) {
+			fail("%s", err);
+			r = -1;
+		}
 	} else if ((r = opt_value(argc, argv, i, "--jobs", &val)) != 0) {
 		r = r < 0 ? r : parse_uint("--jobs", val, 1, MAX_JOBS, &a->jobs) ? -1 : 1;
 	} else if ((r = opt_value(argc, argv, i, "--timeout", &val)) != 0) {
@@ -197,12 +227,14 @@ static int value_option(struct mx_args *a, int argc, char **argv, int *i)
 			a->tap_version = (unsigned)atoi(val);
 		}
 	} else if ((r = opt_value(argc, argv, i, "--format", &val)) != 0) {
-		if (r > 0 && strcmp(val, "tap") == 0)
-			a->format = FORMAT_TAP;
-		else if (r > 0 && strcmp(val, "table") == 0)
-			a->format = FORMAT_TABLE;
-		else if (r > 0) {
-			fail("--format wants tap or table, not '%s'", val);
+		static const char *const names[] = { [FORMAT_TAP] = "tap", [FORMAT_TABLE] = "table",
+						     [FORMAT_TEXT] = "text", [FORMAT_JSON] = "json" };
+		for (unsigned f = FORMAT_TAP; r > 0 && f <= FORMAT_JSON; f++)
+			if (strcmp(val, names[f]) == 0)
+				a->format = (enum format)f;
+		if (r > 0 && !a->format) {
+			fail("--format wants tap or table (--diff), text, tap or json (--list), "
+			     "not '%s'", val);
 			r = -1;
 		}
 	}
@@ -253,14 +285,24 @@ static int check_combination(const struct mx_args *a)
 	if (a->nmodes != 1)
 		return fail("give exactly one of --profile P, --diff P1 P2, --axes, --profiles "
 			    "(see 'vcts help matrix')");
-	if (!runs && (a->nset || a->naxis || a->nfilter || a->jobs || a->timeout_ms ||
-		      a->tap_version || a->list || a->quiet || a->format))
+	if (!runs && (a->nset || a->naxis || a->nfilter || a->nexclude || a->shard.count ||
+		      a->jobs || a->timeout_ms || a->tap_version || a->list || a->quiet || a->format))
 		return fail("--%s takes no other option",
 			    a->mode == MODE_AXES ? "axes" : "profiles");
 	if (a->list && a->mode != MODE_PROFILE)
 		return fail("--list goes with --profile only");
-	if (a->format && a->mode != MODE_DIFF)
-		return fail("--format goes with --diff only");
+	bool list_format = a->format == FORMAT_TEXT || a->format == FORMAT_TAP ||
+			   a->format == FORMAT_JSON;
+	bool diff_format = a->format == FORMAT_TAP || a->format == FORMAT_TABLE;
+	if (a->format && a->list && !list_format)
+		return fail("--list --format wants text, tap or json");
+	if (a->format && a->mode == MODE_DIFF && !diff_format)
+		return fail("--diff --format wants tap or table");
+	if (a->format && !a->list && a->mode != MODE_DIFF)
+		return fail("--format goes with --diff or --list");
+	if (a->format == FORMAT_TABLE && a->shard.count)
+		return fail("--shard does not go with --format table: the table is of the whole "
+			    "selection");
 	return 0;
 }
 
@@ -272,28 +314,56 @@ static unsigned default_jobs(void)
 	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
 }
 
-/* The filters joined: every term of every --filter must hold. */
-static int build_filter(const struct mx_args *a, struct mx_setup *su)
+/* --filter and --exclude, parsed against the keys of a cell. */
+static int build_pick(const struct mx_args *a, struct mx_setup *su)
 {
-	char err[512];
-	size_t len = 1;
-	if (!a->nfilter)
-		return 0;
-	for (unsigned i = 0; i < a->nfilter; i++)
-		len += strlen(a->filter[i]) + 1;
-	char *expr = malloc(len);
-	if (!expr)
-		return fail("out of memory");
-	expr[0] = '\0';
-	for (unsigned i = 0; i < a->nfilter; i++) {
-		if (i)
-			strcat(expr, ",");
-		strcat(expr, a->filter[i]);
+	const struct vt_sel_key *keys;
+	unsigned n;
+	char err[640];
+
+	vt_mx_keys(&keys, &n);
+	vt_sel_init(&su->own, keys, n);
+	su->pick = &su->own;
+	for (unsigned i = 0; i < a->nfilter + a->nexclude; i++) {
+		bool filter = i < a->nfilter;
+		if (vt_sel_add(&su->own, filter ? VT_SEL_FILTER : VT_SEL_EXCLUDE,
+			       filter ? a->filter[i] : a->exclude[i - a->nfilter], err, sizeof(err)))
+			return fail("%s: %s", filter ? "--filter" : "--exclude", err);
 	}
-	su->filter = vt_mx_filter_parse(expr, err, sizeof(err));
-	free(expr);
-	if (!su->filter)
-		return fail("--filter: %s", err);
+	return 0;
+}
+
+/*
+ * The cells that take part, in cell order: those the selection keeps
+ * (under either profile of --diff, so both runs see the same cells), then
+ * the shard's share of them.  The units of --diff are the cells that
+ * differ, known only once both runs are done: every shard runs them all
+ * (share_diff).  0, or -1 when out of memory.
+ */
+static int pick_cells(struct mx_setup *su)
+{
+	uint64_t count = vt_mx_sel_count(&su->sel);
+	bool all = !vt_sel_active(su->pick);
+	const struct vt_sel_shard *sh = su->np == 1 ? &su->shard : NULL;
+
+	su->cells = malloc((count ? count : 1) * sizeof(*su->cells));
+	if (!su->cells)
+		return -1;
+	su->ncells = su->total = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		struct vt_mx_cell c;
+		struct vt_mx_expected e;
+		bool keep = all;
+		vt_mx_sel_cell(&su->sel, i, &c);
+		for (unsigned k = 0; k < su->np && !keep; k++) {
+			vt_mx_oracle(&su->p[k], &c, &e);
+			keep = vt_mx_take(su->pick, &su->p[k], &c, &e);
+		}
+		if (keep && vt_sel_shard_takes(sh, su->total++))
+			su->cells[su->ncells++] = i;
+	}
+	su->run.cells = su->cells;
+	su->run.ncells = su->ncells;
 	return 0;
 }
 
@@ -326,15 +396,76 @@ static int setup(const struct mx_args *a, struct mx_setup *su)
 	for (unsigned i = 0; i < a->naxis; i++)
 		if (vt_mx_sel_axis(&su->sel, a->axis[i], err, sizeof(err)))
 			return fail("--axis: %s", err);
-	if (build_filter(a, su))
+	if (build_pick(a, su))
 		return VT_EXIT_USAGE;
+	su->shard = a->shard;
 	const char *env = getenv("VCTS_PROGRESS");
 	const char *harness = getenv("HARNESS_ACTIVE");
 	su->run.jobs = a->jobs ? a->jobs : default_jobs();
 	su->run.timeout_ms = a->timeout_ms;
 	/* a TAP harness (prove) draws its own progress on the terminal */
 	su->run.progress = !a->quiet && ((env && strcmp(env, "1") == 0) || !harness || !*harness);
+	if (pick_cells(su))
+		return fail("out of memory");
 	return 0;
+}
+
+/* ---- listing ---- */
+
+/* The cells taken, as items of a catalogue listing. */
+static int add_items(const struct mx_setup *su, struct vt_sel_list *l)
+{
+	struct vt_mx_item d;
+	for (uint64_t k = 0; k < su->ncells; k++) {
+		struct vt_mx_cell c;
+		struct vt_mx_expected e;
+		vt_mx_sel_cell(&su->sel, su->cells[k], &c);
+		vt_mx_oracle(&su->p[0], &c, &e);
+		vt_mx_describe(&su->p[0], &c, &e, MX_ITEM_NAME | MX_ITEM_VERDICT, &d);
+		if (vt_sel_list_add(l, "matrix-cell", &d.item))
+			return -1;
+	}
+	vt_sel_list_units(l, su->ncells, su->total, "point");
+	return 0;
+}
+
+int vt_mx_list(const char *profile, struct vt_sel *sel, const struct vt_sel_shard *sh,
+	       struct vt_sel_list *l, char *err, size_t errlen)
+{
+	struct mx_setup *su = calloc(1, sizeof(*su));
+	int rc = -1;
+
+	if (!su) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	su->np = 1;
+	if (vt_mx_profile_load(profile, &su->p[0], err, errlen))
+		goto out;
+	vt_mx_sel_all(&su->sel);
+	su->pick = sel;
+	if (sh)
+		su->shard = *sh;
+	rc = pick_cells(su) || add_items(su, l) ? -1 : 0;
+	if (rc)
+		snprintf(err, errlen, "out of memory");
+out:
+	free(su->cells);
+	free(su);
+	return rc;
+}
+
+/* --list --format tap|json: the catalogue writer of `vcts list`. */
+static int list_items(const struct mx_args *a, const struct mx_setup *su)
+{
+	struct vt_sel_list *l = vt_sel_list_new();
+	int rc = !l || add_items(su, l) ||
+		 vt_sel_list_write(l, stdout, a->format == FORMAT_JSON ? VT_SEL_JSON : VT_SEL_TAP,
+				   &su->shard, vt_run_tap_version(a->tap_version));
+	vt_sel_list_free(l);
+	if (rc)
+		fprintf(stderr, "vcts matrix: cannot write the list\n");
+	return rc ? VT_EXIT_FAIL : VT_EXIT_OK;
 }
 
 /* ---- one profile: TAP ---- */
@@ -346,28 +477,6 @@ struct run_ctx {
 	unsigned failed;
 	unsigned n;
 };
-
-static bool keep_filtered(void *ctx, const struct vt_mx_cell *c, const struct vt_mx_expected *e)
-{
-	return vt_mx_filter_match(ctx, c, e);
-}
-
-/* How many cells of the selection the keep function takes. */
-static uint64_t count_kept(const struct vt_profile *p, const struct vt_mx_sel *sel,
-			   const struct vt_mx_run_opts *o)
-{
-	uint64_t n = 0, count = vt_mx_sel_count(sel);
-	if (!o->keep)
-		return count;
-	for (uint64_t i = 0; i < count; i++) {
-		struct vt_mx_cell c;
-		struct vt_mx_expected e;
-		vt_mx_sel_cell(sel, i, &c);
-		vt_mx_oracle(p, &c, &e);
-		n += o->keep(o->keep_ctx, &c, &e);
-	}
-	return n;
-}
 
 static void sink_tap(void *ctx, const struct vt_mx_result *r)
 {
@@ -382,28 +491,27 @@ static void sink_tap(void *ctx, const struct vt_mx_result *r)
 }
 
 /* Print the selected cells with their expected verdict, aligned. */
-static int list_cells(const struct mx_setup *su)
+static int list_cells(const struct mx_args *a, const struct mx_setup *su)
 {
 	static struct vt_mx_result r;
 	const struct vt_profile *p = &su->p[0];
-	uint64_t count = vt_mx_sel_count(&su->sel);
 	char name[MX_NAME_MAX], v[VERDICT_MAX];
 	int w = 0;
 
+	if (a->format == FORMAT_TAP || a->format == FORMAT_JSON)
+		return list_items(a, su);
 	for (int pass = 0; pass < 2; pass++)
-		for (uint64_t i = 0; i < count; i++) {
+		for (uint64_t k = 0; k < su->ncells; k++) {
 			memset(&r, 0, sizeof(r));
-			r.index = i;
-			vt_mx_sel_cell(&su->sel, i, &r.cell);
-			vt_mx_oracle(p, &r.cell, &r.exp);
-			if (su->filter && !vt_mx_filter_match(su->filter, &r.cell, &r.exp))
-				continue;
+			r.index = su->cells[k];
+			vt_mx_sel_cell(&su->sel, r.index, &r.cell);
 			vt_mx_cell_name(&r.cell, name, sizeof(name));
 			if (pass == 0) {
 				if ((int)strlen(name) > w)
 					w = (int)strlen(name);
 				continue;
 			}
+			vt_mx_oracle(p, &r.cell, &r.exp);
 			vt_mx_verdict_expected(&r, v, sizeof(v));
 			printf("%-*s  %s\n", w, name, v);
 		}
@@ -414,22 +522,23 @@ static int run_profile(const struct mx_args *a, struct mx_setup *su)
 {
 	const struct vt_profile *p = &su->p[0];
 	struct run_ctx *rc = calloc(1, sizeof(*rc));
+	uint64_t n = su->ncells;
 	char err[256];
 
 	if (!rc)
 		return fail("out of memory");
-	if (su->filter) {
-		su->run.keep = keep_filtered;
-		su->run.keep_ctx = su->filter;
-	}
-	uint64_t n = count_kept(p, &su->sel, &su->run);
 	vt_tap_start(&rc->tap, stdout, vt_run_tap_version(a->tap_version));
+	if (vt_sel_shard_empty(&rc->tap, &su->shard, su->total, "point")) {
+		free(rc);
+		return VT_EXIT_OK;
+	}
 	if (!n) {
 		vt_tap_skip_all(&rc->tap, "no cell selected");
 		free(rc);
 		return VT_EXIT_OK;
 	}
 	vt_tap_plan(&rc->tap, (unsigned)n);
+	vt_sel_shard_note(&rc->tap, &su->shard, su->total, "point");
 	long got = vt_mx_run(p, &su->sel, &su->run, sink_tap, rc, err, sizeof(err));
 	int status = rc->failed ? VT_EXIT_FAIL : VT_EXIT_OK;
 	if (got < 0 || (uint64_t)got != n) {
@@ -462,28 +571,12 @@ struct side {
 
 struct diff_ctx {
 	const struct vt_profile *p[2];
-	const struct vt_mx_filter *filter;
 	struct side *side[2];      /* every kept cell, in order, per profile */
 	uint64_t n[2];
 	uint64_t cap;
 	unsigned failed[2];
 	unsigned cur;              /* the profile running */
 };
-
-/* A cell takes part when the filter holds under either profile, so both
- * runs see the same cells. */
-static bool keep_either(void *ctx, const struct vt_mx_cell *c, const struct vt_mx_expected *e)
-{
-	const struct diff_ctx *d = ctx;
-	struct vt_mx_expected other;
-	(void)e;
-	for (unsigned k = 0; k < 2; k++) {
-		vt_mx_oracle(d->p[k], c, &other);
-		if (vt_mx_filter_match(d->filter, c, &other))
-			return true;
-	}
-	return false;
-}
 
 static void sink_side(void *ctx, const struct vt_mx_result *r)
 {
@@ -550,21 +643,59 @@ static unsigned count_diffs(const struct diff_ctx *d)
 	return n;
 }
 
-static void diff_tap(const struct diff_ctx *d, unsigned tap_version)
+/*
+ * The test points of a shard of --diff.  Its units are the cells that
+ * differ, numbered in cell order; every shard ran and compared every cell,
+ * so the cells compared and the failures in its summary are the whole
+ * run's, and only the cells that differ are its own.  Unsharded, all.
+ */
+struct diff_share {
+	bool *own;                 /* per kept cell: a unit of this shard    */
+	unsigned ndiff;            /* the units of this shard: the plan      */
+	unsigned total;            /* the cells that differ: T               */
+};
+
+static int share_diff(const struct diff_ctx *d, const struct vt_sel_shard *sh,
+		      struct diff_share *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->own = calloc(d->n[0] ? d->n[0] : 1, sizeof(*sp->own));
+	if (!sp->own)
+		return -1;
+	for (uint64_t i = 0; i < d->n[0]; i++) {
+		if (!differs(&d->side[0][i], &d->side[1][i]))
+			continue;
+		sp->own[i] = vt_sel_shard_takes(sh, sp->total++);
+		sp->ndiff += sp->own[i];
+	}
+	return 0;
+}
+
+/* TAP: one test point per differing cell the shard owns.  0, or -1 when
+ * out of memory. */
+static int diff_tap(const struct diff_ctx *d, const struct vt_sel_shard *sh,
+		    unsigned tap_version)
 {
 	struct vt_tap tap;
+	struct diff_share sp;
 	char key[2][80], name[MX_NAME_MAX];
-	unsigned ndiff = count_diffs(d);
 
+	if (share_diff(d, sh, &sp))
+		return -1;
 	side_keys(d, key);
 	vt_tap_start(&tap, stdout, vt_run_tap_version(tap_version));
-	if (!ndiff)
+	if (vt_sel_shard_empty(&tap, sh, sp.total, "point")) {
+		free(sp.own);
+		return 0;
+	}
+	if (!sp.ndiff)
 		vt_tap_skip_all(&tap, "no cell differs");
 	else
-		vt_tap_plan(&tap, ndiff);
+		vt_tap_plan(&tap, sp.ndiff);
+	vt_sel_shard_note(&tap, sh, sp.total, "point");
 	for (uint64_t i = 0; i < d->n[0]; i++) {
 		const struct side *s[2] = { &d->side[0][i], &d->side[1][i] };
-		if (!differs(s[0], s[1]))
+		if (!sp.own[i])
 			continue;
 		/* ok when both runs of the cell passed; else the first failure */
 		const struct side *bad = vt_outcome_failed(s[0]->outcome) ? s[0] :
@@ -579,8 +710,10 @@ static void diff_tap(const struct diff_ctx *d, unsigned tap_version)
 		fflush(tap.f);
 	}
 	vt_tap_diag(&tap, "matrix diff %s %s: %u of %llu cells differ; failed: %u under %s, "
-		    "%u under %s", key[0], key[1], ndiff, (unsigned long long)d->n[0],
+		    "%u under %s", key[0], key[1], sp.ndiff, (unsigned long long)d->n[0],
 		    d->failed[0], key[0], d->failed[1], key[1]);
+	free(sp.own);
+	return 0;
 }
 
 /* ---- folding axes the verdicts do not depend on --------------------------- */
@@ -789,15 +922,10 @@ static void diff_table(const struct diff_ctx *d)
 
 static int run_diff(const struct mx_args *a, struct mx_setup *su)
 {
-	struct diff_ctx d = { .p = { &su->p[0], &su->p[1] }, .filter = su->filter };
+	struct diff_ctx d = { .p = { &su->p[0], &su->p[1] }, .cap = su->ncells };
 	char err[256];
 	int status = VT_EXIT_OK;
 
-	if (su->filter) {
-		su->run.keep = keep_either;
-		su->run.keep_ctx = &d;
-	}
-	d.cap = count_kept(&su->p[0], &su->sel, &su->run);
 	d.side[0] = calloc(d.cap ? d.cap : 1, sizeof(struct side));
 	d.side[1] = calloc(d.cap ? d.cap : 1, sizeof(struct side));
 	if (!d.side[0] || !d.side[1]) {
@@ -814,12 +942,16 @@ static int run_diff(const struct mx_args *a, struct mx_setup *su)
 			goto out;
 		}
 	}
+	int rc = 0;
 	if (a->format == FORMAT_TABLE)
 		diff_table(&d);
 	else
-		diff_tap(&d, a->tap_version);
+		rc = diff_tap(&d, &su->shard, a->tap_version);
 	fflush(stdout);
-	status = d.failed[0] || d.failed[1] ? VT_EXIT_FAIL : VT_EXIT_OK;
+	if (rc)
+		status = fail("out of memory");
+	else
+		status = d.failed[0] || d.failed[1] ? VT_EXIT_FAIL : VT_EXIT_OK;
 out:
 	free(d.side[0]);
 	free(d.side[1]);
@@ -908,11 +1040,11 @@ int vt_matrix_main(int argc, char **argv)
 		if (a.mode == MODE_DIFF)
 			rc = run_diff(&a, su);
 		else if (a.list)
-			rc = list_cells(su);
+			rc = list_cells(&a, su);
 		else
 			rc = run_profile(&a, su);
 	}
-	vt_mx_filter_free(su->filter);
+	free(su->cells);
 	free(su);
 	return rc;
 }

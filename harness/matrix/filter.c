@@ -1,205 +1,168 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * filter.c - --filter EXPR: which cells of a selection take part.
+ * filter.c - a matrix cell as an item of the selection language
+ * (select.h): the keys it has and their values, so that --filter and
+ * --exclude pick cells as they pick tests.
  *
- *   EXPR  := TERM [',' TERM]...          every term must hold
- *   TERM  := NAME '=' VALUES             the cell's value is one of VALUES
- *          | NAME '!=' VALUES            the cell's value is none of them
- *   VALUES:= VALUE ['|' VALUE]...
- *
- * NAME is an axis (vt_mx_axes) or "expect", whose values are the oracle's
- * outcomes (live, driver-refuses, device-refuses, skip) and "hazard": a
- * cell the profile lets run although an invariant cannot hold.  A hazard
- * cell also has its outcome, so "expect=live" takes it and
- * "expect=live,expect!=hazard" leaves it out.
+ * Keys: every axis (ap-offer, ..., device) with its values; "expect", the
+ * oracle's outcome (live, driver-refuses, device-refuses, skip) and also
+ * "hazard" for a cell the profile lets run although an invariant cannot
+ * hold, so "expect=live" takes a hazard cell and "expect!=hazard" leaves
+ * it out; "clause", the ids the cell judges (the rule its outcome follows
+ * from, the invariants it checks); "role" (a cell judges the driver and the
+ * device); "transport" (inproc); "verdict", the one-line expected verdict
+ * of --list; "profile".
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "matrix.h"
 
-#define EXPECT_AXIS  (-1)
+static const char *const expect_values[] = { "live", "driver-refuses", "device-refuses", "skip",
+					     "hazard" };
+static const char *const role_values[] = { "driver", "device" };
 
-/* The values of "expect", by bit; the outcomes keep their enum order. */
+/* The ids each invariant bit of the oracle stands for (as cell.c judges
+ * them). */
 static const struct {
-	const char *name;
 	unsigned bit;
-} expect_values[] = {
-	{ "live", MX_LIVE },
-	{ "driver-refuses", MX_DRIVER_REFUSES },
-	{ "device-refuses", MX_DEVICE_REFUSES },
-	{ "skip", MX_CELL_SKIP },
-	{ "hazard", MX_NOUTCOMES },
+	const char *ids[2];
+} invariant_ids[] = {
+	{ MX_INV_UNSHARED, { "INV-unshared-access" } },
+	{ MX_INV_WIDTH, { "INV-dma-width" } },
+	{ MX_INV_IOMMU, { "INV-iommu-fault", "INV-iommu-bypass" } },
+	{ MX_INV_IDENTITY, { "PROP-ia-complete-map", "INV-iommu-changed" } },
+	{ MX_INV_NO_TRANSL, { "PROP-nt-exclusive", "PROP-nt-untranslated" } },
+	{ MX_INV_BOUNCE, { "PROP-ba-bounce" } },
+	{ MX_INV_INTEGRITY, { "INV-data-integrity" } },
 };
-#define NEXPECT (sizeof(expect_values) / sizeof(expect_values[0]))
 
-struct mx_term {
-	int axis;           /* enum vt_mx_axis, or EXPECT_AXIS */
-	bool negated;       /* NAME!=...                       */
-	uint32_t values;    /* bit per value named             */
-};
+#define NINVARIANTS (sizeof(invariant_ids) / sizeof(invariant_ids[0]))
+
+static struct vt_sel_key keys[MX_NAXES + 6];
+static unsigned nkeys;
+
+void vt_mx_keys(const struct vt_sel_key **out, unsigned *n)
+{
+	if (!nkeys) {
+		keys[nkeys++] = (struct vt_sel_key){ "clause", NULL, 0 };
+		keys[nkeys++] = (struct vt_sel_key){ "role", role_values, 2 };
+		keys[nkeys++] = (struct vt_sel_key){ "transport", NULL, 0 };
+		for (unsigned a = 0; a < MX_NAXES; a++)
+			keys[nkeys++] = (struct vt_sel_key){ vt_mx_axes[a].name, vt_mx_axes[a].values,
+							     vt_mx_axes[a].nvalues };
+		keys[nkeys++] = (struct vt_sel_key){ "expect", expect_values,
+						     sizeof(expect_values) / sizeof(expect_values[0]) };
+		keys[nkeys++] = (struct vt_sel_key){ "verdict", NULL, 0 };
+		keys[nkeys++] = (struct vt_sel_key){ "profile", NULL, 0 };
+	}
+	*out = keys;
+	*n = nkeys;
+}
+
+static void add(struct vt_mx_item *d, const char *key, const char *value)
+{
+	if (d->item.nattr < MX_ITEM_ATTRS)
+		d->attr[d->item.nattr++] = (struct vt_sel_attr){ key, value };
+}
+
+/* What the cell judges: the rule its outcome follows from (negotiation:
+ * DRV-3.1.1 when the profile names none) and the invariants of a live
+ * cell.  A cell that cannot exist judges nothing. */
+static void add_clauses(struct vt_mx_item *d, const struct vt_mx_expected *e)
+{
+	if (e->outcome == MX_CELL_SKIP)
+		return;
+	add(d, "clause", e->rule[0] ? e->rule : "DRV-3.1.1");
+	for (unsigned i = 0; i < NINVARIANTS; i++)
+		for (unsigned k = 0; k < 2 && (e->invariants & invariant_ids[i].bit); k++)
+			if (invariant_ids[i].ids[k])
+				add(d, "clause", invariant_ids[i].ids[k]);
+}
+
+void vt_mx_describe(const struct vt_profile *p, const struct vt_mx_cell *c,
+		    const struct vt_mx_expected *e, unsigned what, struct vt_mx_item *d)
+{
+	d->item = (struct vt_sel_item){ NULL, d->attr, 0 };
+	if (what & MX_ITEM_NAME)
+		d->item.name = vt_mx_cell_name(c, d->name, sizeof(d->name));
+	add(d, "role", role_values[0]);
+	add(d, "role", role_values[1]);
+	add(d, "transport", "inproc");
+	add_clauses(d, e);
+	for (unsigned a = 0; a < MX_NAXES; a++)
+		add(d, vt_mx_axes[a].name, vt_mx_axes[a].values[c->v[a]]);
+	add(d, "expect", vt_mx_outcome_name(e->outcome));
+	if (e->hazard)
+		add(d, "expect", "hazard");
+	if (what & MX_ITEM_VERDICT) {
+		static struct vt_mx_result r;     /* the verdict reads r.exp only */
+		r.exp = *e;
+		vt_mx_verdict_expected(&r, d->verdict, sizeof(d->verdict));
+		add(d, "verdict", d->verdict);
+	}
+	if (p)
+		add(d, "profile", p->name);
+}
+
+/* The cell as an item, with its name and verdict only when asked for. */
+static void describe_for(const struct vt_sel *s, const struct vt_profile *p,
+			 const struct vt_mx_cell *c, const struct vt_mx_expected *e,
+			 struct vt_mx_item *d)
+{
+	unsigned what = (vt_sel_uses(s, vt_sel_name_key) ? MX_ITEM_NAME : 0) |
+			(vt_sel_uses(s, "verdict") ? MX_ITEM_VERDICT : 0);
+	vt_mx_describe(p, c, e, what, d);
+}
+
+bool vt_mx_match(const struct vt_sel *s, const struct vt_profile *p, const struct vt_mx_cell *c,
+		 const struct vt_mx_expected *e)
+{
+	struct vt_mx_item d;
+	if (!vt_sel_active(s))
+		return true;
+	describe_for(s, p, c, e, &d);
+	return vt_sel_match(s, &d.item);
+}
+
+bool vt_mx_take(struct vt_sel *s, const struct vt_profile *p, const struct vt_mx_cell *c,
+		const struct vt_mx_expected *e)
+{
+	struct vt_mx_item d;
+	if (!vt_sel_active(s))
+		return true;
+	describe_for(s, p, c, e, &d);
+	return vt_sel_take(s, &d.item);
+}
+
+/* ---- one expression on its own ---- */
 
 struct vt_mx_filter {
-	unsigned n;
-	struct mx_term term[];
+	struct vt_sel sel;
 };
-
-/* ", "-joined names, for error messages. */
-static void list_axes(char *buf, size_t len)
-{
-	size_t off = 0;
-	buf[0] = '\0';
-	for (unsigned a = 0; a < MX_NAXES && off < len; a++)
-		off += (size_t)snprintf(buf + off, len - off, "%s, ", vt_mx_axes[a].name);
-	if (off < len)
-		snprintf(buf + off, len - off, "expect");
-}
-
-static void list_values(int axis, char *buf, size_t len)
-{
-	size_t off = 0;
-	unsigned n = axis == EXPECT_AXIS ? NEXPECT : vt_mx_axes[axis].nvalues;
-	buf[0] = '\0';
-	for (unsigned v = 0; v < n && off < len; v++) {
-		const char *name = axis == EXPECT_AXIS ? expect_values[v].name :
-							 vt_mx_axes[axis].values[v];
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", v ? ", " : "", name);
-	}
-}
-
-static int find_axis(const char *name, size_t len)
-{
-	if (len == 6 && strncmp(name, "expect", 6) == 0)
-		return EXPECT_AXIS;
-	for (unsigned a = 0; a < MX_NAXES; a++)
-		if (strlen(vt_mx_axes[a].name) == len && strncmp(vt_mx_axes[a].name, name, len) == 0)
-			return (int)a;
-	return -2;
-}
-
-/* The bit of one value of the axis, or -1. */
-static int find_value(int axis, const char *v, size_t len)
-{
-	if (axis == EXPECT_AXIS) {
-		for (unsigned k = 0; k < NEXPECT; k++)
-			if (strlen(expect_values[k].name) == len &&
-			    strncmp(expect_values[k].name, v, len) == 0)
-				return (int)expect_values[k].bit;
-		return -1;
-	}
-	const struct vt_mx_axis_def *d = &vt_mx_axes[axis];
-	for (unsigned k = 0; k < d->nvalues; k++)
-		if (strlen(d->values[k]) == len && strncmp(d->values[k], v, len) == 0)
-			return (int)k;
-	return -1;
-}
-
-static void trim(const char **s, size_t *len)
-{
-	while (*len && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-		(*len)--;
-}
-
-/* Parse one term (s, len: not NUL-terminated). */
-static int parse_term(const char *s, size_t len, struct mx_term *t, char *err, size_t errlen)
-{
-	char names[256];
-	trim(&s, &len);
-	const char *eq = memchr(s, '=', len);
-	if (!len) {
-		snprintf(err, errlen, "empty term (terms are NAME=V1|V2 or NAME!=V1|V2, joined "
-				      "by ',')");
-		return -1;
-	}
-	if (!eq) {
-		snprintf(err, errlen, "bad term '%.*s': no '=' or '!=' (terms are NAME=V1|V2 or "
-				      "NAME!=V1|V2)", (int)len, s);
-		return -1;
-	}
-	size_t nlen = (size_t)(eq - s);
-	t->negated = nlen && s[nlen - 1] == '!';
-	const char *name = s;
-	size_t namelen = nlen - (t->negated ? 1 : 0);
-	trim(&name, &namelen);
-	t->axis = find_axis(name, namelen);
-	if (t->axis == -2) {
-		list_axes(names, sizeof(names));
-		snprintf(err, errlen, "bad term '%.*s': unknown name '%.*s' (names: %s)", (int)len,
-			 s, (int)namelen, name, names);
-		return -1;
-	}
-	const char *v = eq + 1, *end = s + len;
-	t->values = 0;
-	for (;;) {
-		const char *bar = memchr(v, '|', (size_t)(end - v));
-		const char *vend = bar ? bar : end;
-		const char *val = v;
-		size_t vlen = (size_t)(vend - v);
-		trim(&val, &vlen);
-		int bit = vlen ? find_value(t->axis, val, vlen) : -1;
-		if (bit < 0) {
-			list_values(t->axis, names, sizeof(names));
-			snprintf(err, errlen, "bad term '%.*s': %s%.*s%s for %.*s (values: %s)",
-				 (int)len, s, vlen ? "unknown value '" : "empty value", (int)vlen,
-				 val, vlen ? "'" : "", (int)namelen, name, names);
-			return -1;
-		}
-		t->values |= 1u << bit;
-		if (!bar)
-			break;
-		v = bar + 1;
-	}
-	return 0;
-}
 
 struct vt_mx_filter *vt_mx_filter_parse(const char *expr, char *err, size_t errlen)
 {
-	unsigned n = 1;
-	for (const char *c = expr; *c; c++)
-		n += *c == ',';
-	struct vt_mx_filter *f = calloc(1, sizeof(*f) + n * sizeof(f->term[0]));
+	const struct vt_sel_key *k;
+	unsigned n;
+	struct vt_mx_filter *f = malloc(sizeof(*f));
 	if (!f) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	const char *s = expr;
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		if (parse_term(s, len, &f->term[f->n], err, errlen)) {
-			free(f);
-			return NULL;
-		}
-		f->n++;
-		if (!comma)
-			break;
-		s = comma + 1;
+	vt_mx_keys(&k, &n);
+	vt_sel_init(&f->sel, k, n);
+	if (vt_sel_add(&f->sel, VT_SEL_FILTER, expr, err, errlen)) {
+		free(f);
+		return NULL;
 	}
 	return f;
-}
-
-static bool term_holds(const struct mx_term *t, const struct vt_mx_cell *c,
-		       const struct vt_mx_expected *e)
-{
-	uint32_t have;
-	if (t->axis == EXPECT_AXIS)
-		have = (1u << e->outcome) | (e->hazard ? 1u << MX_NOUTCOMES : 0);
-	else
-		have = 1u << c->v[t->axis];
-	return ((t->values & have) != 0) != t->negated;
 }
 
 bool vt_mx_filter_match(const struct vt_mx_filter *f, const struct vt_mx_cell *c,
 			const struct vt_mx_expected *e)
 {
-	for (unsigned i = 0; f && i < f->n; i++)
-		if (!term_holds(&f->term[i], c, e))
-			return false;
-	return true;
+	return !f || vt_mx_match(&f->sel, NULL, c, e);
 }
 
 void vt_mx_filter_free(struct vt_mx_filter *f)

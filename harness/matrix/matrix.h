@@ -14,7 +14,8 @@
  * reference driver and the checking device, both taking their policy from
  * the profile, and judges what happened against the oracle.
  *
- *   axes.c     axis table, cell names, --axis and --filter parsing
+ *   axes.c     axis table, cell names, --axis parsing
+ *   filter.c   a cell as an item of --filter and --exclude (select.h)
  *   profile.c  profile files: strict parser, --set overrides
  *   oracle.c   expected outcome of a cell under a profile
  *   cell.c     run one cell, observe, judge: subtests
@@ -30,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../select.h"
 #include "../tap.h"
 
 /* ---- axes --------------------------------------------------------------- */
@@ -144,6 +146,14 @@ enum vt_mx_reaction {
 	MX_REACT_IGNORED,      /* nothing is checked: the I/O completes          */
 };
 
+/* Whether the balloon's driver accepts ACCESS_PLATFORM when offered (the
+ * balloon hands the device page frame numbers, 5.5.6). */
+enum vt_mx_balloon_ap {
+	MX_BALLOON_AP_UNSAID,  /* the profile does not say                       */
+	MX_BALLOON_AP_ACCEPT,  /* like any other device's driver                 */
+	MX_BALLOON_AP_CLEAR,   /* the driver clears it: never accepted           */
+};
+
 /* One rule of a profile: its value is in struct vt_profile; this records
  * the source it cites and where it was read. */
 struct vt_mx_rule_src {
@@ -163,6 +173,9 @@ enum vt_mx_rule {
 	MX_RULE_USED_ID_NOT_HEAD,      /* driver.used-id-not-outstanding        */
 	MX_RULE_USED_LEN_LARGE,        /* driver.used-len-too-large             */
 	MX_RULE_USED_IDX_JUMP,         /* driver.used-idx-jump                  */
+	/* Optional: a device type's driver that does not accept
+	 * ACCESS_PLATFORM, judged in real guests. */
+	MX_RULE_BALLOON_AP,            /* driver.balloon-access-platform        */
 	MX_NRULES
 };
 
@@ -178,6 +191,7 @@ struct vt_profile {
 	enum vt_mx_identity_map identity_map;   /* identity-address only        */
 	bool identity_width_limited;            /* identity-address only        */
 	enum vt_mx_reaction reaction[MX_NRULES]; /* the driver.used-* rules      */
+	enum vt_mx_balloon_ap balloon_ap;       /* driver.balloon-access-platform */
 	struct vt_mx_rule_src src[MX_NRULES];
 };
 
@@ -329,6 +343,10 @@ struct vt_mx_run_opts {
 	 * the others are not reported at all (a --filter). */
 	bool (*keep)(void *ctx, const struct vt_mx_cell *c, const struct vt_mx_expected *e);
 	void *keep_ctx;
+	/* Optional, instead of keep: exactly these cell numbers of the
+	 * selection, ascending (the cells a filter and a shard kept). */
+	const uint64_t *cells;
+	uint64_t ncells;
 };
 
 /* Run every selected cell under p; results reach sink in cell order.  A
@@ -339,11 +357,41 @@ long vt_mx_run(const struct vt_profile *p, const struct vt_mx_sel *s,
 	       const struct vt_mx_run_opts *o, vt_mx_sink sink, void *ctx,
 	       char *err, size_t errlen);
 
-/* ---- filter expressions ---------------------------------------------------- */
+/* ---- selecting cells (select.h) ------------------------------------------ */
 
-/* --filter EXPR: terms joined by ',' (all must hold); a term is
- * NAME=V1|V2 or NAME!=V1|V2 where NAME is an axis or "expect" (values:
- * live, driver-refuses, device-refuses, skip, hazard).  */
+/* The keys a cell has: name, clause, role, transport, every axis, expect
+ * (live, driver-refuses, device-refuses, skip; and hazard), verdict,
+ * profile. */
+void vt_mx_keys(const struct vt_sel_key **keys, unsigned *nkeys);
+
+/* A cell under its expectation as an item to select or list. */
+#define MX_ITEM_NAME     0x1      /* fill in the name (costs a format)    */
+#define MX_ITEM_VERDICT  0x2      /* and the one-line expected verdict    */
+#define MX_ITEM_ATTRS    40
+struct vt_mx_item {
+	struct vt_sel_item item;
+	struct vt_sel_attr attr[MX_ITEM_ATTRS];
+	char name[MX_NAME_MAX];
+	char verdict[128];
+};
+/* p may be NULL (no profile attribute); what: MX_ITEM_* */
+void vt_mx_describe(const struct vt_profile *p, const struct vt_mx_cell *c,
+		    const struct vt_mx_expected *e, unsigned what, struct vt_mx_item *out);
+/* Does the selection keep the cell?  vt_mx_take also notes which --filter
+ * held (vt_sel_take). */
+bool vt_mx_match(const struct vt_sel *s, const struct vt_profile *p, const struct vt_mx_cell *c,
+		 const struct vt_mx_expected *e);
+bool vt_mx_take(struct vt_sel *s, const struct vt_profile *p, const struct vt_mx_cell *c,
+		const struct vt_mx_expected *e);
+
+/* `vcts list --matrix PROFILE`: every cell of every axis under the
+ * profile that the selection keeps, the shard's share (a unit is a cell),
+ * added to l.  The clause registry must be loaded.  0, or -1 with the
+ * reason in err. */
+int vt_mx_list(const char *profile, struct vt_sel *sel, const struct vt_sel_shard *sh,
+	       struct vt_sel_list *l, char *err, size_t errlen);
+
+/* One --filter EXPR on its own (the language of select.h, the keys above). */
 struct vt_mx_filter;
 struct vt_mx_filter *vt_mx_filter_parse(const char *expr, char *err, size_t errlen);
 bool vt_mx_filter_match(const struct vt_mx_filter *f, const struct vt_mx_cell *c,

@@ -44,6 +44,7 @@ const char *const vt_mx_rule_key[MX_NRULES] = {
 	[MX_RULE_USED_ID_NOT_HEAD] = "driver.used-id-not-outstanding",
 	[MX_RULE_USED_LEN_LARGE]   = "driver.used-len-too-large",
 	[MX_RULE_USED_IDX_JUMP]    = "driver.used-idx-jump",
+	[MX_RULE_BALLOON_AP]       = "driver.balloon-access-platform",
 };
 
 /* The values a rule takes, indexed by its enum value. */
@@ -80,6 +81,10 @@ static const struct rule_def rule_defs[MX_NRULES] = {
 	[MX_RULE_USED_LEN_LARGE]   = { .optional = true, .values = REACTIONS },
 	[MX_RULE_USED_IDX_JUMP]    = { .optional = true, .values = REACTIONS },
 #undef REACTIONS
+	[MX_RULE_BALLOON_AP] = { .optional = true, .values = {
+		[MX_BALLOON_AP_ACCEPT] = "accept",
+		[MX_BALLOON_AP_CLEAR]  = "clear",
+	} },
 };
 
 static const char *const proposal_names[] = {
@@ -183,6 +188,9 @@ static void rule_put(struct vt_profile *p, enum vt_mx_rule r, unsigned v)
 	case MX_RULE_USED_ID_RANGE: case MX_RULE_USED_ID_NOT_HEAD:
 	case MX_RULE_USED_LEN_LARGE: case MX_RULE_USED_IDX_JUMP:
 		p->reaction[r] = (enum vt_mx_reaction)v;
+		break;
+	case MX_RULE_BALLOON_AP:
+		p->balloon_ap = (enum vt_mx_balloon_ap)v;
 		break;
 	case MX_NRULES:
 		break;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "matrix.h"
+#include "../proc.h"
 
 #define MX_MAX_JOBS        256
 #define MX_DEPTH           2       /* cells a worker holds               */
@@ -114,12 +115,12 @@ static void kill_all_workers(void)
 	}
 }
 
-/* Async-signal-safe: kill the workers, then die of the same signal. */
+/* Async-signal-safe: kill the workers, then die of the same signal
+ * (cleaning up what proc.c started first). */
 static void on_fatal_signal(int sig)
 {
 	kill_all_workers();
-	signal(sig, SIG_DFL);
-	raise(sig);
+	vt_proc_fatal_signal(sig);
 }
 
 static void install_handlers(void)
@@ -579,10 +580,19 @@ static void run_loop(struct run *r)
 
 /* ---- the run ---- */
 
-/* The cells that take part: every selected one that keep() accepts. */
+/* The cells that take part: those listed, else every selected one that
+ * keep() accepts. */
 static int pick_cells(struct run *r, const struct vt_mx_run_opts *o)
 {
 	uint64_t count = vt_mx_sel_count(r->s);
+	if (o->cells) {
+		r->cells = malloc((o->ncells ? o->ncells : 1) * sizeof(*r->cells));
+		if (!r->cells)
+			return -1;
+		memcpy(r->cells, o->cells, o->ncells * sizeof(*r->cells));
+		r->ncells = o->ncells;
+		return 0;
+	}
 	r->cells = malloc((count ? count : 1) * sizeof(*r->cells));
 	if (!r->cells)
 		return -1;

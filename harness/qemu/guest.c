@@ -12,6 +12,8 @@
  *     -serial file:DIR/console.log     (ttyS0: the console)
  *     -serial file:DIR/agent.tap       (ttyS1: the agent's TAP)
  *     -device virtio-...-pci,addr=0x3,...   one per cell
+ *     [-netdev user,restrict=on,id=netN]    behind each net device: its own
+ *                                           user network, nothing beyond it
  *
  * A cell served by our own checking device adds
  *     -chardev socket,id=vuN,path=DIR/vuN.sock
@@ -264,15 +266,40 @@ static void backends_stop(struct backends *bk, unsigned ndev, struct vt_guest_re
 	}
 }
 
+/* The cell's properties with the extra ones VT_GUEST_PROPS_ENV names for
+ * it ("CELL:PROPS;..."), into buf. */
+static void cell_props(const struct vt_guest_dev *d, char *buf, size_t len)
+{
+	const char *env = getenv(VT_GUEST_PROPS_ENV);
+	size_t n = strlen(d->name);
+	snprintf(buf, len, "%s", d->props);
+	for (const char *p = env; p && *p; p += strcspn(p, ";"), p += *p == ';') {
+		size_t item = strcspn(p, ";");
+		if (item <= n + 1 || strncmp(p, d->name, n) || p[n] != ':')
+			continue;
+		size_t have = strlen(buf);
+		snprintf(buf + have, len - have, "%s%.*s", have ? "," : "", (int)(item - n - 1),
+			 p + n + 1);
+	}
+}
+
+/* The -netdev backend's options (without its id). */
+static const char *netdev_backend(void)
+{
+	const char *env = getenv(VT_GUEST_NETDEV_ENV);
+	return env && *env ? env : "user,restrict=on";
+}
+
 /* The -device lines of one cell, with what it needs behind it.  A PCI
  * device sits at its own slot; a virtio-mmio device takes the next free
  * transport (see mmio_index). */
 static int add_device(struct argbuf *a, const char *dir, unsigned i, const struct vt_guest_dev *d,
 		      bool mmio, char *err, size_t errlen)
 {
-	char addr[16] = "";
-	const char *sep = d->props[0] ? "," : "";
+	char addr[16] = "", props[400];
 
+	cell_props(d, props, sizeof(props));
+	const char *sep = props[0] ? "," : "";
 	if (!mmio)
 		snprintf(addr, sizeof(addr), ",addr=0x%x", VT_GUEST_FIRST_SLOT + i);
 	if (d->vhost.type) {
@@ -281,7 +308,7 @@ static int add_device(struct argbuf *a, const char *dir, unsigned i, const struc
 		arg(a, "-chardev");
 		arg(a, "socket,id=vu%u,path=%s", i, sock);
 		arg(a, "-device");
-		arg(a, "%s%s,chardev=vu%u%s%s", d->device, addr, i, sep, d->props);
+		arg(a, "%s%s,chardev=vu%u%s%s", d->device, addr, i, sep, props);
 	} else if (d->disk) {
 		char img[320];
 		snprintf(img, sizeof(img), "%s/disk%u.img", dir, i);
@@ -292,22 +319,29 @@ static int add_device(struct argbuf *a, const char *dir, unsigned i, const struc
 		arg(a, "-drive");
 		arg(a, "if=none,id=d%u,file=%s,format=raw", i, img);
 		arg(a, "-device");
-		arg(a, "%s%s,drive=d%u%s%s", d->device, addr, i, sep, d->props);
+		arg(a, "%s%s,drive=d%u%s%s", d->device, addr, i, sep, props);
 	} else if (d->rng) {
 		arg(a, "-object");
 		arg(a, "rng-random,id=rng%u,filename=/dev/urandom", i);
 		arg(a, "-device");
-		arg(a, "%s%s,rng=rng%u%s%s", d->device, addr, i, sep, d->props);
+		arg(a, "%s%s,rng=rng%u%s%s", d->device, addr, i, sep, props);
 	} else if (d->console) {
 		arg(a, "-device");
-		arg(a, "%s%s,id=vs%u%s%s", d->device, addr, i, sep, d->props);
+		arg(a, "%s%s,id=vs%u%s%s", d->device, addr, i, sep, props);
 		arg(a, "-chardev");
 		arg(a, "null,id=con%u", i);
 		arg(a, "-device");
 		arg(a, "virtconsole,bus=vs%u.0,chardev=con%u", i, i);
+	} else if (d->net) {
+		/* each net device on a user network of its own: what one
+		 * device sends never reaches another */
+		arg(a, "-netdev");
+		arg(a, "%s,id=net%u", netdev_backend(), i);
+		arg(a, "-device");
+		arg(a, "%s%s,netdev=net%u%s%s", d->device, addr, i, sep, props);
 	} else {
 		arg(a, "-device");
-		arg(a, "%s%s%s%s", d->device, addr, sep, d->props);
+		arg(a, "%s%s%s%s", d->device, addr, sep, props);
 	}
 	return 0;
 }
@@ -384,14 +418,16 @@ static void build_argv(struct argbuf *a, const struct vt_guest_cfg *c, const cha
 	 * which QEMU empties only on page-selective invalidations: the lazy
 	 * (flush queue) mode of Linux flushes whole domains, which QEMU does
 	 * not pass on, and the device would go on using stale translations.
-	 * Strict mode invalidates each unmapped range at once. */
+	 * Strict mode invalidates each unmapped range at once.  no_timer_check:
+	 * under TCG on a busy host the IO-APIC timer check can fail and panic
+	 * ("timer doesn't work through Interrupt-remapped IO-APIC"). */
 	bool strict = c->iommu_aw && has_vhost(c);
 	char tsc[32] = "";
 	unsigned khz = c->microvm ? host_tsc_khz() : 0;
 	if (khz)
 		snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", khz);
 	arg(a, "-append");
-	arg(a, "console=ttyS0 panic=-1 quiet%s%s%s%s%s",
+	arg(a, "console=ttyS0 panic=-1 quiet no_timer_check%s%s%s%s%s",
 	    c->iommu_aw ? " intel_iommu=on iommu.forcedac=1" : "",
 	    strict ? " iommu.strict=1" : "", tsc, c->append ? " " : "",
 	    c->append ? c->append : "");
@@ -487,6 +523,11 @@ static void fact(struct vt_guest_report *r, const char *key, const char *val)
 		snprintf(r->vdev, sizeof(r->vdev), "%.*s", (int)strcspn(val, " "), val);
 	else if (strcmp(key, "io") == 0)
 		snprintf(r->io, sizeof(r->io), "%.*s", (int)sizeof(r->io) - 1, val);
+	else if (strcmp(key, "io-detail") == 0)
+		snprintf(r->io_detail, sizeof(r->io_detail), "%.*s", (int)sizeof(r->io_detail) - 1,
+			 val);
+	else if (strcmp(key, "kernel") == 0)
+		snprintf(r->said, sizeof(r->said), "%.*s", (int)sizeof(r->said) - 1, val);
 }
 
 bool vt_guest_parse_tap(const char *path, struct vt_guest_report *rep, unsigned nrep)

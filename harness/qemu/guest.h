@@ -29,6 +29,18 @@
 #define VT_GUEST_MAX_DEVS  24
 #define VT_GUEST_FIRST_SLOT 3
 
+/* The -netdev backend of every net device, options without the id
+ * (default "user,restrict=on": QEMU's user network answers ARP and ICMP
+ * echo for its host address 10.0.2.2 and reaches nothing outside).  E.g.
+ * "hubport,hubid=7", a hub with nothing else on it: frames go out and
+ * nothing ever answers. */
+#define VT_GUEST_NETDEV_ENV "VCTS_GUEST_NETDEV"
+/* Extra QEMU properties for the devices of named cells, appended to the
+ * cell's own (the last value of a property wins): "CELL:PROPS[;CELL:PROPS]",
+ * e.g. "blk:disable-legacy=off,disable-modern=on" makes the blk cell's
+ * device a legacy one, judged by what the blk cell expects. */
+#define VT_GUEST_PROPS_ENV "VCTS_GUEST_DEVICE_PROPS"
+
 struct vt_device_type;
 
 /* Our checking device served to QEMU as a vhost-user device (a
@@ -48,6 +60,9 @@ struct vt_guest_dev {
 	bool disk;                /* needs a backing raw image                     */
 	bool rng;                 /* needs an rng backend object                   */
 	bool console;             /* needs a virtconsole port                      */
+	bool net;                 /* needs a -netdev: its own QEMU user network,
+				     restricted (nothing reaches the host's
+				     network; VT_GUEST_NETDEV_ENV overrides)  */
 	struct vt_guest_vhost vhost; /* type set: served by our device         */
 };
 
@@ -79,9 +94,14 @@ struct vt_guest_report {
 	uint32_t status;
 	char driver[32];          /* "virtio_blk", "none"                          */
 	char io[96];              /* "ok", "fail <reason>", "none"                 */
+	char io_detail[160];      /* what the I/O step did ("eth0 up, carrier 1;
+				     ARP: ...; echo: ..."), if it said   */
 	char first_failure[160];  /* the first failing subtest line, if any        */
 	char vdev[16];            /* the kernel's name for it: "virtio3"           */
 	char kmsg[160];           /* the first console line naming vdev, if any    */
+	char said[160];           /* the agent's "kernel" fact: the first kernel
+				     log message naming vdev at warning level
+				     or worse, whatever reached the console     */
 };
 
 /* A rule our device found broken (a copy of a struct vt_violation that

@@ -34,9 +34,13 @@ const char vt_report_usage[] =
 	"                       totals per chapter and per role\n"
 	"  OUT/junit/PART.xml   JUnit XML of each TAP file, made by prove with\n"
 	"                       TAP::Formatter::JUnit and checked by xmllint\n"
+	"The files PART.shard-I-of-N.tap of a run made with --shard I/N (N CI jobs,\n"
+	"their TAP collected in one directory) are merged into one part PART, as\n"
+	"`vcts merge` does; its line numbers are those of the merged TAP.\n"
 	"Exit status: 0 when the report is written (whatever the verdicts), 2 on a\n"
 	"usage error, bad input (a missing directory, an empty or malformed TAP\n"
-	"file: FILE:LINE) or a missing tool.\n"
+	"file: FILE:LINE; shards of a part missing, not of one run, or beside a\n"
+	"PART.tap) or a missing tool.\n"
 	"\n"
 	"  --dir DIR    where the TAP files are (default: reports)\n"
 	"  --out DIR    where to write (default: the --dir)\n"
@@ -179,6 +183,19 @@ static int write_file(const char *out, const char *name, const struct vt_rp_repo
 	return 0;
 }
 
+/* The end of the summary line: how many parts were merged from shards. */
+static void print_merged(const struct vt_rp_report *r)
+{
+	unsigned parts = 0, shards = 0;
+	for (unsigned i = 0; i < r->nparts; i++) {
+		parts += r->parts[i].shards > 0;
+		shards += r->parts[i].shards;
+	}
+	if (parts)
+		printf(" (%u merged from %u shard files)", parts, shards);
+	putchar('\n');
+}
+
 int vt_report_main(int argc, char **argv)
 {
 	struct opts o;
@@ -222,9 +239,10 @@ int vt_report_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	printf("vcts report: %s/index.html, %s/coverage.txt%s%s%s from %u TAP files\n", o.out,
+	printf("vcts report: %s/index.html, %s/coverage.txt%s%s%s from %u TAP files", o.out,
 	       o.out, o.junit ? ", " : "", o.junit ? o.out : "", o.junit ? "/junit/*.xml" : "",
 	       r.nparts);
+	print_merged(&r);
 	rc = VT_EXIT_OK;
 out:
 	vt_rp_junit_abort(jn);

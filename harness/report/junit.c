@@ -202,17 +202,14 @@ static int finish_job(struct vt_rp_junit *jn, struct job *j, char *err, size_t e
 	return 0;
 }
 
-/* Is the XML newer than every change of its TAP (written, moved in)?  Then
- * prove would only make it again. */
+/* Is the XML newer than every change of its TAP file or shards (written,
+ * moved in)?  Then prove would only make it again. */
 static bool up_to_date(const struct job *j)
 {
-	struct stat tap, xml;
-	if (stat(j->part->file, &tap) != 0 || stat(j->xml, &xml) != 0)
+	struct stat xml;
+	if (stat(j->xml, &xml) != 0)
 		return false;
-	const struct timespec *t = &tap.st_mtim, *x = &xml.st_mtim;
-	if (tap.st_ctim.tv_sec > t->tv_sec ||
-	    (tap.st_ctim.tv_sec == t->tv_sec && tap.st_ctim.tv_nsec > t->tv_nsec))
-		t = &tap.st_ctim;
+	const struct timespec *t = &j->part->changed, *x = &xml.st_mtim;
 	return x->tv_sec > t->tv_sec || (x->tv_sec == t->tv_sec && x->tv_nsec > t->tv_nsec);
 }
 

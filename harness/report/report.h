@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "../clause.h"
 #include "../test.h"
@@ -20,6 +21,8 @@
 
 extern const char vt_report_usage[];
 int vt_report_main(int argc, char **argv);
+extern const char vt_merge_usage[];
+int vt_merge_main(int argc, char **argv);
 
 /* ---- memory of the model: freed all at once ---- */
 
@@ -130,7 +133,26 @@ const char *vt_rp_tap_summary(const struct vt_rp_tap *t, const char *prefix);
 int vt_rp_yaml_parse(struct vt_rp_tap *t, char **lines, unsigned nlines, unsigned indent,
 		     unsigned first_line, char *err, size_t errlen);
 
-/* ---- the parts of a report: one per TAP file ---- */
+/* ---- the shards of a run (`--shard I/N`) made one TAP again ---- */
+
+struct vt_rp_shard_file {
+	const char *path;
+	unsigned i, n;             /* from its name PART.shard-I-of-N.tap, or 0 */
+};
+
+/* Is file (a name, no directory) "PART.shard-I-of-N.tap"?  Then PART's
+ * length, I and N. */
+bool vt_rp_shard_name(const char *file, size_t *part_len, unsigned *i, unsigned *n);
+/*
+ * Check that the files are the N shards of one run and write to out the
+ * TAP the whole run would have printed (merge.c tells how).  part is
+ * "DIR/PART" when the files are DIR/PART.shard-I-of-N.tap (it names a
+ * missing one), else NULL.  Returns 0, or -1 with one line in err.
+ */
+int vt_rp_merge(const struct vt_rp_shard_file *files, unsigned nfiles, const char *part,
+		FILE *out, char *err, size_t errlen);
+
+/* ---- the parts of a report: one per TAP file, or per run of shards ---- */
 
 enum vt_rp_kind {
 	VT_RP_RUN,        /* `vcts run` output (suites, mutants, ...)         */
@@ -140,8 +162,10 @@ enum vt_rp_kind {
 };
 
 struct vt_rp_part {
-	char name[128];            /* file name without .tap                  */
-	char file[4096];
+	char name[128];            /* file name without .tap (shards: PART)   */
+	char file[4096];           /* its TAP (shards: merged, a temp file)   */
+	unsigned shards;           /* PART.shard-I-of-N.tap files merged, or 0 */
+	struct timespec changed;   /* the latest change of its TAP file(s)    */
 	enum vt_rp_kind kind;
 	char profile[64];          /* matrix: P; diff: P1                      */
 	char profile2[64];         /* diff: P2                                 */
@@ -158,8 +182,10 @@ struct vt_rp_report {
 	unsigned nparts;
 };
 
-/* Find every *.tap in dir, read and classify them (in report order).
- * Returns 0, or -1 with one line in err. */
+/* Find every *.tap in dir, read and classify them (in report order).  The
+ * files PART.shard-I-of-N.tap of a run made with --shard are merged into
+ * one part PART first: a shard missing, shards that are not one run, or a
+ * PART.tap beside them is an error.  Returns 0, or -1 with one line in err. */
 int vt_rp_parts_load(struct vt_rp_report *r, const char *dir, char *err, size_t errlen);
 void vt_rp_parts_free(struct vt_rp_report *r);
 /* Does the part fail the run (a failure, an xpass, a bail, a bad plan)? */

@@ -112,6 +112,14 @@ static int dquoted(const char *s, char *out, const char **end)
 			}
 			*out++ = 'x';
 			break;
+		case 'u':        /* \u00XX, as vt_tap_yaml_quote writes control bytes */
+			if (s[1] == '0' && s[2] == '0' && hexval(s[3]) >= 0 && hexval(s[4]) >= 0) {
+				*out++ = (char)(hexval(s[3]) * 16 + hexval(s[4]));
+				s += 4;
+				break;
+			}
+			*out++ = 'u';
+			break;
 		case '\0':
 			return -1;
 		default:         /* \" \\ \/ and the rest: the character itself */

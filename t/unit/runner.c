@@ -95,6 +95,20 @@ static void t_crash(const struct vt_variant *v)
 	vt_broken("a write to a PROT_NONE page did not fault");
 }
 
+/* A finding recorded, then a crash: two messages for one YAML block. */
+static void t_crash_after_finding(const struct vt_variant *v)
+{
+	struct vt_verdict vd;
+	(void)v;
+	vt_verdict_init(&vd);
+	vt_violation(&vd, "DEV-2.1.2", VT_WHO_DEVICE, "0", "1", "found before the crash");
+	vt_violation(&vd, "DEV-2.1.2", VT_WHO_DEVICE, "0", "2", "and another");
+	vt_assert_clean(&vd);
+	signal(SIGSEGV, SIG_DFL);
+	raise(SIGSEGV);
+	vt_broken("raise(SIGSEGV) returned");
+}
+
 static void t_hang(const struct vt_variant *v)
 {
 	(void)v;
@@ -187,6 +201,8 @@ static const struct vt_test selftests[] = {
 	{ "report", "DRV-2.7.5.2", VT_ROLE_DRIVER, "vhost-user", 0, t_report, ring_variants,
 	  VT_ARRAY_SIZE(ring_variants) },
 	{ "after", "DEV-2.1.2", VT_ROLE_DEVICE, "inproc", 0, t_after, NULL, 0 },
+	{ "crash-after-finding", "DEV-2.1.2", VT_ROLE_DEVICE, "inproc", 0,
+	  t_crash_after_finding, NULL, 0 },
 };
 
 static const struct vt_suite selftest_suite = {
