@@ -337,8 +337,9 @@ fake_function() {
 		done
 	} >"$d/resource"
 }
+# The agent is built in build/ whatever SANITIZE says (static, no sanitizer).
 agent_layout() {
-	"$VCTS_BUILD/guests/agent" --sysfs "$1/sys" --dev "$1/dev" --proc "$1/proc" --no-io \
+	"$VCTS_SRCDIR/build/guests/agent" --sysfs "$1/sys" --dev "$1/dev" --proc "$1/proc" --no-io \
 		--out - 2>/dev/null || true
 }
 expect_success 'the agent: a legacy function keeps the legacy notes, a modern one every rule' '
