@@ -124,7 +124,8 @@ void vt_proc_fatal_signal(int sig)
 {
 	for (unsigned i = 0; i < MAX_PROCS; i++) {
 		struct vt_proc *p = live[i];
-		if (p && p->pid > 0 && !p->reaped) {
+		/* a forked child holds a copy of the list: only its own */
+		if (p && p->pid > 0 && !p->reaped && p->owner == getpid()) {
 			kill(-p->pid, SIGKILL);
 			kill(p->pid, SIGKILL);
 		}
@@ -283,6 +284,7 @@ int vt_proc_spawn(struct vt_proc *p, char *const argv[], const struct vt_proc_op
 	close(logfd);
 	setpgid(pid, pid);
 	p->pid = pid;
+	p->owner = getpid();
 	spawned++;
 	track(p);
 	return 0;

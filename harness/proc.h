@@ -23,6 +23,7 @@
 
 struct vt_proc {
 	pid_t pid;                 /* 0 when not running                  */
+	pid_t owner;               /* the process that started it         */
 	char name[32];             /* for messages: basename of argv[0]   */
 	char log[256];             /* stdout+stderr of the process        */
 	int status;                /* wait status once reaped             */
