@@ -3,11 +3,12 @@
  * catalogue.c - the catalogue of selected items that `vcts list` and the
  * --list of the commands print: aligned text, TAP ("ok i - NAME # SKIP
  * listed" with the attributes in YAML) or one JSON document.  Items are
- * copied into chunks and their keys interned; the format is in select.h.
+ * copied into an arena and their keys interned; the format is in select.h.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "select.h"
 
 int vt_sel_format_parse(const char *s, enum vt_sel_format *f)
@@ -22,14 +23,7 @@ int vt_sel_format_parse(const char *s, enum vt_sel_format *f)
 	return -1;
 }
 
-#define CHUNK_BYTES  65536
 #define MAX_KEYS     64       /* distinct keys and kinds, interned */
-
-struct chunk {
-	struct chunk *next;
-	size_t used, size;
-	char text[];
-};
 
 struct list_item {
 	const char *kind;
@@ -43,7 +37,7 @@ struct vt_sel_list {
 	size_t nitem, capitem;
 	struct vt_sel_attr *attr;
 	size_t nattr, capattr;
-	struct chunk *chunks;
+	struct vt_arena strings;  /* names, values, interned keys */
 	const char *interned[MAX_KEYS];
 	unsigned ninterned;
 	uint64_t units, total;    /* shard accounting, summed over catalogues */
@@ -60,10 +54,7 @@ void vt_sel_list_free(struct vt_sel_list *l)
 {
 	if (!l)
 		return;
-	for (struct chunk *c = l->chunks, *next; c; c = next) {
-		next = c->next;
-		free(c);
-	}
+	vt_arena_free(&l->strings);
 	free(l->item);
 	free(l->attr);
 	free(l);
@@ -71,22 +62,7 @@ void vt_sel_list_free(struct vt_sel_list *l)
 
 static const char *copy_string(struct vt_sel_list *l, const char *s)
 {
-	size_t len = strlen(s) + 1;
-	struct chunk *c = l->chunks;
-	if (!c || c->size - c->used < len) {
-		size_t size = len > CHUNK_BYTES ? len : CHUNK_BYTES;
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			return NULL;
-		c->size = size;
-		c->used = 0;
-		c->next = l->chunks;
-		l->chunks = c;
-	}
-	char *d = c->text + c->used;
-	memcpy(d, s, len);
-	c->used += len;
-	return d;
+	return vt_arena_strdup(&l->strings, s);
 }
 
 /* Keys and kinds repeat on every item: one copy each. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "../arena.h"
 #include "../clause.h"
 #include "../test.h"
 
@@ -24,16 +25,7 @@ int vt_report_main(int argc, char **argv);
 extern const char vt_merge_usage[];
 int vt_merge_main(int argc, char **argv);
 
-/* ---- memory of the model: freed all at once ---- */
-
-struct vt_rp_chunk;
-struct vt_rp_arena {
-	struct vt_rp_chunk *head;
-};
-
-void *vt_rp_alloc(struct vt_rp_arena *a, size_t size);   /* NULL: out of memory */
-char *vt_rp_strndup(struct vt_rp_arena *a, const char *s, size_t n);
-void vt_rp_arena_free(struct vt_rp_arena *a);
+/* The model's memory is one arena (../arena.h), freed with it. */
 
 /* ---- the TAP model ---- */
 
@@ -103,7 +95,7 @@ struct vt_rp_tap {
 	unsigned ncm, cap_cm;
 	struct vt_rp_kv *kv;
 	unsigned nkv, cap_kv;
-	struct vt_rp_arena arena;
+	struct vt_arena arena;
 };
 
 /*

@@ -503,7 +503,7 @@ void vt_rp_tap_free(struct vt_rp_tap *t)
 	free(t->pt);
 	free(t->cm);
 	free(t->kv);
-	vt_rp_arena_free(&t->arena);
+	vt_arena_free(&t->arena);
 	const char *path = t->path;
 	memset(t, 0, sizeof(*t));
 	t->path = path;

@@ -53,7 +53,7 @@ static int bad(struct yparse *y, const char *what)
 static const char *join(struct yparse *y, const char *prefix, const char *key, size_t klen)
 {
 	size_t pl = strlen(prefix);
-	char *p = vt_rp_alloc(&y->t->arena, pl + klen + 2);
+	char *p = vt_arena_alloc(&y->t->arena, pl + klen + 2);
 	if (!p)
 		return NULL;
 	memcpy(p, prefix, pl);
@@ -161,7 +161,7 @@ static bool blank_or_comment(const char *s)
 static const char *scalar(struct yparse *y, const char *s)
 {
 	size_t n = strlen(s);
-	char *out = vt_rp_alloc(&y->t->arena, n + 1);
+	char *out = vt_arena_alloc(&y->t->arena, n + 1);
 	const char *end;
 	if (!out)
 		return NULL;
@@ -204,7 +204,7 @@ static const char *block_scalar(struct yparse *y, unsigned ind, bool folded)
 			strip = li;
 		total += strlen(l) + 1;
 	}
-	char *out = vt_rp_alloc(&y->t->arena, total), *w = out;
+	char *out = vt_arena_alloc(&y->t->arena, total), *w = out;
 	if (!out)
 		return NULL;
 	for (unsigned k = y->i + 1; k < j; k++) {
@@ -238,7 +238,7 @@ static int push(struct yparse *y, const char *prefix, int indent)
  */
 static char *key_of(struct yparse *y, const char *s, const char **colon)
 {
-	char *key = vt_rp_alloc(&y->t->arena, strlen(s) + 1);
+	char *key = vt_arena_alloc(&y->t->arena, strlen(s) + 1);
 	const char *end;
 	if (!key)
 		return NULL;

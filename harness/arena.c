@@ -1,26 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * arena.c - memory of the report model: strings and small records are
- * carved out of large chunks and freed together with the model.
+ * arena.c - strings and small records carved out of large chunks and
+ * freed together (arena.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "arena.h"
 
 #define CHUNK_SIZE (256u * 1024u)
 
-struct vt_rp_chunk {
-	struct vt_rp_chunk *next;
+struct vt_arena_chunk {
+	struct vt_arena_chunk *next;
 	size_t used, size;
 	_Alignas(max_align_t) unsigned char data[];
 };
 
-void *vt_rp_alloc(struct vt_rp_arena *a, size_t size)
+void *vt_arena_alloc(struct vt_arena *a, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
-	struct vt_rp_chunk *c = a->head;
+	struct vt_arena_chunk *c = a->head;
 	if (!c || c->size - c->used < size) {
 		size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
 		c = malloc(sizeof(*c) + cap);
@@ -36,9 +36,9 @@ void *vt_rp_alloc(struct vt_rp_arena *a, size_t size)
 	return p;
 }
 
-char *vt_rp_strndup(struct vt_rp_arena *a, const char *s, size_t n)
+char *vt_arena_strndup(struct vt_arena *a, const char *s, size_t n)
 {
-	char *p = vt_rp_alloc(a, n + 1);
+	char *p = vt_arena_alloc(a, n + 1);
 	if (p) {
 		memcpy(p, s, n);
 		p[n] = '\0';
@@ -46,10 +46,15 @@ char *vt_rp_strndup(struct vt_rp_arena *a, const char *s, size_t n)
 	return p;
 }
 
-void vt_rp_arena_free(struct vt_rp_arena *a)
+char *vt_arena_strdup(struct vt_arena *a, const char *s)
+{
+	return vt_arena_strndup(a, s, strlen(s));
+}
+
+void vt_arena_free(struct vt_arena *a)
 {
 	while (a->head) {
-		struct vt_rp_chunk *next = a->head->next;
+		struct vt_arena_chunk *next = a->head->next;
 		free(a->head);
 		a->head = next;
 	}
