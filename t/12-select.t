@@ -17,20 +17,6 @@ unset HARNESS_ACTIVE HARNESS_VERSION
 
 plan 29
 
-# "vcts ARGS" fails with status 2, one line on stderr matching RE, nothing
-# on stdout.
-usage_error() {
-	local re=$1 rc=0
-	shift
-	"$VCTS" "$@" >uo 2>ue || rc=$?
-	if [ "$rc" != 2 ]; then
-		echo "exit status $rc, expected 2"
-		cat uo ue
-		return 1
-	fi
-	one_line ue && grep -Eq "$re" ue && test ! -s uo
-}
-
 # grep finds nothing (a plain command: set -e sees it fail).
 none() { ! grep -q "$@"; }
 

@@ -179,6 +179,21 @@ must_fail() {
 	return 0
 }
 
+# usage_error RE ARGS...: "vcts ARGS" fails with status 2, one line on
+# stderr matching the extended regex RE (anchor it with ^ and $ for the
+# whole line), nothing on stdout.
+usage_error() {
+	local re=$1 rc=0
+	shift
+	"$VCTS" "$@" >uo 2>ue || rc=$?
+	if [ "$rc" != 2 ]; then
+		echo "exit status $rc, expected 2"
+		cat uo ue
+		return 1
+	fi
+	one_line ue && grep -Eq "$re" ue && test ! -s uo
+}
+
 one_line() {
 	local n
 	n=$(wc -l <"$1")
